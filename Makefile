@@ -1,0 +1,40 @@
+# One entry point. In a fresh clone: `make demo` (install + run the smoke workload) or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-all lint venv schemas clean bench
+
+$(STAMP): requirements/cpu.txt requirements/dev.txt requirements/torchrec.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/cpu.txt -r requirements/dev.txt
+	# torchrec declares the CUDA fbgemm-gpu; installing it with its deps would replace the CPU one.
+	$(PY) -m pip install --quiet --no-deps -r requirements/torchrec.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/recscale demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/recscale schemas --check
+	$(VENV)/bin/recscale validate
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+schemas: $(STAMP)
+	$(VENV)/bin/recscale schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

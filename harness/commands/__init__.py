@@ -1,0 +1,1 @@
+"""Subcommands of `recscale`, one module per step of the flow; each has `register(subparsers)`."""

@@ -1,0 +1,190 @@
+"""Run records, the submission manifest, the submission layout and atomic writes.
+
+Layout of a submission folder (DESIGN.md):
+
+    <root>/submission.json                                   SubmissionManifest
+    <root>/systems/<system>.json                             SystemDescription
+    <root>/results/<system>/<workload>/<point>/run_<seed>/result.json   RunResult
+    <root>/results/<system>/<workload>/<point>/run_<seed>/mllog.txt     ":::MLLOG {json}" lines
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
+
+SCHEMA_VERSION = 1
+RESULT_FILE = "result.json"
+MLLOG_FILE = "mllog.txt"
+MANIFEST_FILE = "submission.json"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Metrics(Record):
+    """Quality of the model on the whole eval set."""
+
+    ne: float = Field(description="normalized entropy: log loss / entropy of the eval set's CTR")
+    logloss: float
+    auc: float
+    calibration: float = Field(description="mean prediction / observed CTR (1 is calibrated)")
+
+
+class CurvePoint(Metrics):
+    """One evaluation during the pass."""
+
+    samples: NonNegativeInt = Field(description="training samples seen before this evaluation")
+    epoch: NonNegativeFloat = Field(description="fraction of the training run done (MLPerf epoch_num)")
+    elapsed_s: NonNegativeFloat = Field(description="seconds since run_start at the end of this evaluation")
+
+
+class ComponentCounts(Record):
+    """Per-component counts (parameters, or training FLOPs per example): the paper's four parts."""
+
+    embedding: NonNegativeInt
+    bottom_mlp: NonNegativeInt
+    interaction: NonNegativeInt
+    top_mlp: NonNegativeInt
+    total: NonNegativeInt
+
+
+class Quality(Record):
+    metric: Literal["ne", "auc", "logloss"]
+    target: float
+    higher_is_better: bool
+
+
+class HarnessInfo(Record):
+    recscale: str
+    backend: Literal["torchrec", "torch"]
+    device: Literal["cpu", "cuda"]
+    world_size: int = Field(1, ge=1)
+
+
+class RunResult(Record):
+    """Everything one run produced; the scorer reads only these."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    workload_id: str
+    workload_version: int
+    point_id: str
+    overrides: dict[str, Any] = Field(description="the sweep values that define this point")
+    seed: NonNegativeInt
+    system: str
+    division: Literal["closed", "open"]
+    spec: dict[str, Any] = Field(description="the fully resolved workload spec of this point")
+    spec_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    status: Literal["success", "aborted"]
+    abort_reason: str | None = Field(None, description="why the run stopped without reaching the target")
+    quality: Quality
+    time_to_target_s: NonNegativeFloat | None = Field(description="run_start -> run_stop; null if aborted")
+    samples_to_target: NonNegativeInt | None
+    run_time_s: NonNegativeFloat = Field(description="run_start -> run_stop (end of pass when aborted)")
+    pass_time_s: NonNegativeFloat = Field(description="run_start -> end of the whole training pass")
+    samples_seen: NonNegativeInt = Field(description="training samples processed in the whole pass")
+    train_samples: NonNegativeInt = Field(description="size of the training fraction")
+    eval_samples: NonNegativeInt
+    train_samples_per_s: NonNegativeFloat = Field(description="training throughput, evaluation excluded")
+    final: Metrics | None = Field(description="quality at the end of the pass (null if it diverged)")
+    at_target: Metrics | None
+    curve: list[CurvePoint]
+    bayes: Metrics | None = Field(None, description="the Bayes-optimal quality (synthetic data only)")
+    params: ComponentCounts
+    flops_per_example: ComponentCounts = Field(description="training FLOPs per example (fwd + bwd)")
+    train_flops: NonNegativeFloat = Field(description="flops_per_example.total x samples_seen")
+    harness: HarnessInfo
+    started_at: str
+    finished_at: str
+
+
+class ManifestRun(Record):
+    system: str
+    workload: str
+    point: str
+    seed: NonNegativeInt
+    status: Literal["success", "aborted"]
+    path: str = Field(description="the run folder, relative to the submission root")
+    result_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class SubmissionManifest(Record):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    submitter: str
+    division: Literal["closed", "open"]
+    recscale_version: str
+    updated_at: str
+    runs: list[ManifestRun]
+
+
+# ------------------------------------------------------------------------------------- layout
+
+
+def run_dir(root: Path, system: str, workload: str, point: str, seed: int) -> Path:
+    return root / "results" / system / workload / point / f"run_{seed}"
+
+
+def system_file(root: Path, system: str) -> Path:
+    return root / "systems" / f"{system}.json"
+
+
+# ------------------------------------------------------------------------------------- writes
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: BaseModel | dict[str, Any]) -> None:
+    payload = data.model_dump(mode="json", by_alias=True) if isinstance(data, BaseModel) else data
+    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_result(path: Path) -> RunResult | None:
+    """The run record at `path`, or None when it is missing or not a valid record (unfinished)."""
+    try:
+        return RunResult.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError):
+        return None
+
+
+def collect_runs(root: Path) -> list[ManifestRun]:
+    """Every finished run under `root`, found on disk (so the manifest is never out of step)."""
+    runs = []
+    for result_path in sorted(root.glob(f"results/*/*/*/run_*/{RESULT_FILE}")):
+        result = read_result(result_path)
+        if result is None:
+            continue
+        runs.append(ManifestRun(
+            system=result.system, workload=result.workload_id, point=result.point_id, seed=result.seed,
+            status=result.status, path=str(result_path.parent.relative_to(root)),
+            result_sha256=sha256_file(result_path),
+        ))
+    return runs

@@ -1,0 +1,225 @@
+"""The workload spec language: pydantic models of one workload YAML file.
+
+A workload is data + model + training + quality target + a sweep. Every model is strict: unknown
+keys, wrong types (``dim: "16"``) and impossible values are errors that name the dotted path.
+Sweep expansion into points lives in :mod:`harness.sweep`; loading files in :mod:`harness.load`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+from reference.data.cardinalities import NAMED_CARDINALITIES
+from reference.model.interactions import InteractionParams, interaction_modules
+
+
+class Strict(BaseModel):
+    """Base of every spec model: unknown keys and silent type coercions are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# ---------------------------------------------------------------------------------------- data
+
+CardinalitySet = Literal["criteo_kaggle", "criteo_1tb"]
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class SyntheticSpec(Strict):
+    """The planted-teacher generator (reference/data/synthetic.py) and its knobs."""
+
+    seed: int = Field(0, description="generator seed: the data set is a pure function of the spec")
+    ctr: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        0.256, description="target click-through rate (Criteo Kaggle: 25.6%)"
+    )
+    zipf_exponent: PositiveFloat = Field(1.1, description="id frequencies follow rank^-exponent")
+    teacher_rank: PositiveInt = Field(8, description="rank of the teacher's pairwise interactions")
+    teacher_scale: PositiveFloat = Field(
+        1.0, description="strength of the teacher's signal: higher gives a lower Bayes-optimal NE"
+    )
+
+
+class DataSpec(Strict):
+    source: Literal["synthetic", "criteo_kaggle", "criteo_1tb", "npy"]
+    path: str | None = Field(
+        None, description="folder of converted shards (`recscale data convert`); real data only"
+    )
+    train_samples: PositiveInt = Field(description="size of the full (fraction 1.0) training set")
+    eval_samples: PositiveInt = Field(description="size of the fixed evaluation set")
+    fraction: Fraction = Field(
+        1.0, description="share of the training set used; fractions are nested (1/8 within 1/4)"
+    )
+    num_dense: PositiveInt = 13
+    cardinalities: CardinalitySet | list[PositiveInt] = Field(
+        "criteo_kaggle", description="per categorical feature vocabulary size, or a named set"
+    )
+    cardinality_cap: PositiveInt | None = Field(
+        None, description="vocabularies larger than this are hashed down to it"
+    )
+    synthetic: SyntheticSpec | None = None
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> DataSpec:
+        if self.source == "synthetic" and self.synthetic is None:
+            raise ValueError("source 'synthetic' needs a 'synthetic' section (generator settings)")
+        if self.source != "synthetic" and self.synthetic is not None:
+            raise ValueError(f"'synthetic' settings given but source is {self.source!r}")
+        if self.source != "synthetic" and not self.path:
+            raise ValueError(f"source {self.source!r} needs 'path': the folder of converted shards")
+        if isinstance(self.cardinalities, list) and not self.cardinalities:
+            raise ValueError("'cardinalities' must list at least one categorical feature")
+        return self
+
+    @property
+    def feature_cardinalities(self) -> tuple[int, ...]:
+        """Vocabulary size of each categorical feature after the cap."""
+        raw = (
+            NAMED_CARDINALITIES[self.cardinalities]
+            if isinstance(self.cardinalities, str)
+            else tuple(self.cardinalities)
+        )
+        cap = self.cardinality_cap
+        return tuple(min(c, cap) if cap else c for c in raw)
+
+    @property
+    def num_sparse(self) -> int:
+        return len(self.feature_cardinalities)
+
+    @property
+    def train_rows(self) -> int:
+        """Training examples in this fraction (at least one)."""
+        return max(1, round(self.train_samples * self.fraction))
+
+
+# --------------------------------------------------------------------------------------- model
+
+
+def _interaction_union() -> Any:
+    """The tagged union of every interaction module's Params (reference/model/interactions/)."""
+    params = tuple(module.Params for module in interaction_modules().values())
+    if len(params) == 1:
+        return params[0]
+    return Annotated[Union[params], Field(discriminator="kind")]  # noqa: UP007 (runtime tuple)
+
+
+InteractionSpec = _interaction_union()
+
+
+class EmbeddingSpec(Strict):
+    dim: PositiveInt = Field(description="embedding dimension of every table")
+    hash_size: PositiveInt | None = Field(
+        None, description="rows per table at most: ids of larger vocabularies are taken modulo it"
+    )
+
+    def rows(self, cardinalities: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(min(c, self.hash_size) if self.hash_size else c for c in cardinalities)
+
+
+class ModelSpec(Strict):
+    embedding: EmbeddingSpec
+    bottom_mlp: list[PositiveInt] = Field(min_length=1, description="widths after the dense input")
+    interaction: InteractionSpec  # type: ignore[valid-type]
+    top_mlp: list[PositiveInt] = Field(min_length=1, description="widths; the last is 1 (a logit)")
+
+    @model_validator(mode="after")
+    def _widths_fit(self) -> ModelSpec:
+        if self.top_mlp[-1] != 1:
+            raise ValueError(f"top_mlp must end in 1 (one logit per example), got {self.top_mlp}")
+        params: InteractionParams = self.interaction
+        if params.stacks_dense_with_embeddings and self.bottom_mlp[-1] != self.embedding.dim:
+            raise ValueError(
+                f"bottom_mlp ends in {self.bottom_mlp[-1]} but embedding.dim is {self.embedding.dim}: "
+                f"the {params.kind!r} interaction stacks the dense output with the embeddings, "
+                "so the two must be equal"
+            )
+        return self
+
+
+# ------------------------------------------------------------------------------------ training
+
+
+class DenseOptimizerSpec(Strict):
+    name: Literal["sgd", "adagrad", "adam"]
+    lr: PositiveFloat
+    eps: PositiveFloat = Field(1e-8, description="adagrad/adam epsilon (MLPerf DLRM-DCNv2: 1e-8)")
+
+
+class SparseOptimizerSpec(Strict):
+    name: Literal["sgd", "adagrad", "rowwise_adagrad"]
+    lr: PositiveFloat
+    eps: PositiveFloat = Field(1e-8, description="adagrad epsilon (MLPerf DLRM-DCNv2: 1e-8)")
+
+
+class OptimizersSpec(Strict):
+    dense: DenseOptimizerSpec
+    sparse: SparseOptimizerSpec
+
+
+class TrainingSpec(Strict):
+    batch_size: PositiveInt = Field(description="global batch size")
+    eval_batch_size: PositiveInt = Field(16384, description="batch size of evaluation (no effect on metrics)")
+    passes: PositiveInt = Field(1, description="passes over the chosen fraction (CTR models train one)")
+    optimizer: OptimizersSpec
+    eval_every: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.05, description="fraction of the training run between evaluations"
+    )
+
+
+class QualitySpec(Strict):
+    metric: Literal["ne", "auc", "logloss"]
+    target: PositiveFloat
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric == "auc"
+
+    def reached(self, value: float) -> bool:
+        return value >= self.target if self.higher_is_better else value <= self.target
+
+    @model_validator(mode="after")
+    def _target_in_range(self) -> QualitySpec:
+        if self.metric == "auc" and not 0.5 < self.target <= 1.0:
+            raise ValueError(f"an AUC target must be in (0.5, 1], got {self.target}")
+        return self
+
+
+# ------------------------------------------------------------------------------------ workload
+
+SweepValue = bool | int | float | str | list[Any] | dict[str, Any]
+Axis = Annotated[list[SweepValue], Field(min_length=1)]
+
+
+class WorkloadSpec(Strict):
+    """One workload file. `sweep` maps dotted paths into this spec to the values they take."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="lower-case id, also the folder name")
+    version: PositiveInt
+    description: str = ""
+    data: DataSpec
+    model: ModelSpec
+    training: TrainingSpec
+    quality: QualitySpec
+    runs_per_point: PositiveInt = Field(1, description="runs (seeds) required per point")
+    sweep: dict[str, Axis | dict[str, Axis]] = Field(
+        default_factory=dict,
+        description="axes: dotted path -> values; the points are their product. A named group "
+        "(name -> {path: values, ...}) moves its axes together, position by position",
+    )
+
+    @model_validator(mode="after")
+    def _groups_line_up(self) -> WorkloadSpec:
+        for name, group in self.sweep.items():
+            if isinstance(group, dict):
+                lengths = {path: len(values) for path, values in group.items()}
+                if not group or len(set(lengths.values())) > 1:
+                    raise ValueError(
+                        f"sweep group {name!r} must hold axes of one length (zipped), got {lengths}"
+                    )
+        return self
+
+    def sweep_axes(self) -> list[dict[str, list[Any]]]:
+        """The sweep as independent axes, each a {path: values} of one or more zipped paths."""
+        return [group if isinstance(group, dict) else {name: group} for name, group in self.sweep.items()]
+

@@ -1,0 +1,1 @@
+"""RecScale reference implementation: the DLRM model, its data pipeline and its metrics."""

@@ -1,0 +1,1 @@
+"""Data: the planted-teacher synthetic generator, real Criteo converters, shards and loaders."""

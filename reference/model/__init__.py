@@ -1,0 +1,1 @@
+"""The reference DLRM: sparse arch (embeddings), dense arch (bottom MLP), interaction, over arch."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from reference.data.cardinalities import NAMED_CARDINALITIES
 from reference.model.interactions import InteractionParams, interaction_modules
@@ -208,16 +208,15 @@ class WorkloadSpec(Strict):
         "(name -> {path: values, ...}) moves its axes together, position by position",
     )
 
-    @model_validator(mode="after")
-    def _groups_line_up(self) -> WorkloadSpec:
-        for name, group in self.sweep.items():
+    @field_validator("sweep")
+    @classmethod
+    def _groups_line_up(cls, sweep: dict[str, Any]) -> dict[str, Any]:
+        for name, group in sweep.items():
             if isinstance(group, dict):
                 lengths = {path: len(values) for path, values in group.items()}
                 if not group or len(set(lengths.values())) > 1:
-                    raise ValueError(
-                        f"sweep group {name!r} must hold axes of one length (zipped), got {lengths}"
-                    )
-        return self
+                    raise ValueError(f"group {name!r} must hold axes of one length (zipped), got {lengths}")
+        return sweep
 
     def sweep_axes(self) -> list[dict[str, list[Any]]]:
         """The sweep as independent axes, each a {path: values} of one or more zipped paths."""

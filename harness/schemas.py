@@ -12,9 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from harness.check.report import CheckReport
 from harness.results import RunResult, SubmissionManifest
+from harness.score.models import Leaderboard
 from harness.spec import WorkloadSpec
 from harness.system import SystemDescription
+from reference.data.manifest import DatasetManifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = REPO_ROOT / "schemas"
@@ -26,6 +29,9 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "system": SystemDescription,
     "result": RunResult,
     "submission": SubmissionManifest,
+    "check_report": CheckReport,
+    "leaderboard": Leaderboard,
+    "dataset": DatasetManifest,
 }
 
 

@@ -92,14 +92,23 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _cpu_model() -> str:
+def _cpuinfo() -> list[tuple[str, str]]:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return platform.processor()
+        return []
+    return [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines) if v]
+
+
+def _cpu_model(info: list[tuple[str, str]]) -> str:
+    return next((v for k, v in info if k == "model name"), platform.processor())
+
+
+def _sockets_and_cores(info: list[tuple[str, str]]) -> tuple[str, str]:
+    """(sockets, cores per socket) as /proc/cpuinfo reports them; "" when it does not say."""
+    sockets = {v for k, v in info if k == "physical id"}
+    cores = next((v for k, v in info if k == "cpu cores"), "")
+    return (str(len(sockets)) if sockets else ""), cores
 
 
 def _memory_capacity() -> str:
@@ -143,7 +152,7 @@ def software_stack() -> SoftwareStack:
 
 
 def capture(system_name: str, backend: EmbeddingBackend, device: Literal["cpu", "cuda"],
-            nodes: int = 1) -> SystemDescription:
+            nodes: int = 1, status: str = "") -> SystemDescription:
     """Describe the running machine; what it cannot tell is left "" for the submitter."""
     import torch
 
@@ -151,12 +160,15 @@ def capture(system_name: str, backend: EmbeddingBackend, device: Literal["cpu", 
     gpu_name = torch.cuda.get_device_name(0) if gpus else ""
     gpu_memory = f"{torch.cuda.get_device_properties(0).total_memory / 2**30:.0f} GiB" if gpus else ""
     stack = software_stack()
+    info = _cpuinfo()
+    sockets, cores = _sockets_and_cores(info)
     return SystemDescription(
         system_name=system_name,
+        status=status,
         number_of_nodes=str(nodes),
-        host_processors_per_node="",  # sockets are not reliably visible from inside a container
-        host_processor_model_name=_cpu_model(),
-        host_processor_core_count="",
+        host_processors_per_node=sockets,
+        host_processor_model_name=_cpu_model(info),
+        host_processor_core_count=cores,
         host_processor_vcpu_count=str(os.cpu_count() or ""),
         host_memory_capacity=_memory_capacity(),
         accelerators_per_node=str(gpus),

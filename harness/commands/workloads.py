@@ -95,12 +95,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schemas", help="regenerate schemas/ from the models (or --check for drift)")
     p.add_argument("--check", action="store_true", help="fail if the committed schemas are stale")
     p.set_defaults(func=cmd_schemas)
-
-    p = sub.add_parser("demo", help="validate the workloads and show the smoke sweep")
-    p.set_defaults(func=cmd_demo)
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    cmd_validate(argparse.Namespace(paths=[DEFAULT_WORKLOADS]))
-    print()
-    return cmd_points(argparse.Namespace(workload="smoke"))

@@ -1,1 +1,12 @@
-"""The reference DLRM: sparse arch (embeddings), dense arch (bottom MLP), interaction, over arch."""
+"""The reference DLRM: sparse arch (embeddings), dense arch (bottom MLP), interaction, over arch.
+
+- dlrm.py: ``build_model(spec, backend, device, seed)`` and ``build_shardable_model`` (for
+  torchrec's DistributedModelParallel); the ``DLRM`` module (``forward(batch) -> logits [B]``);
+- embeddings.py / embeddings_torchrec.py: the two embedding backends (pure PyTorch; TorchRec +
+  fbgemm, imported lazily so the torch path never needs them);
+- interactions/: dot, dcn (DCNv2), wukong, one module each, discovered by name;
+- mlp.py, init.py: the MLPs and the seeded initialisation; arithmetic.py: torch-free counting;
+- optim.py: ``build_optimizer(model, spec)``: dense torch.optim + sparse (fused or sparse-gradient).
+
+Parameter and FLOP accounting per component is reference/flops.py.
+"""

@@ -10,15 +10,22 @@ A new interaction is one module in this package defining:
   and ``forward_flops(params, num_sparse, dim) -> int`` (per example; see reference/flops.py).
 
 Nothing else needs editing: the spec language and the model builder find it here.
+
+The spec language imports every interaction module to learn its ``Params``, and the scorer's FLOP
+accounting calls the arithmetic functions; neither needs torch. So the built-in modules keep their
+``nn.Module`` in a private sibling (``_nn_<kind>.py``, skipped by discovery) and expose it as
+``Interaction`` through :func:`lazy_attribute`: torch is imported on first use of ``Interaction``.
+A new interaction may equally define ``Interaction`` directly (it then imports torch with the spec).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from functools import cache
 from types import ModuleType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -52,3 +59,15 @@ def interaction_module(kind: str) -> ModuleType:
     if kind not in modules:
         raise KeyError(f"unknown interaction kind {kind!r}; known: {', '.join(sorted(modules))}")
     return modules[kind]
+
+
+def lazy_attribute(module: str, names: dict[str, str]) -> Callable[[str], Any]:
+    """A module-level ``__getattr__`` (PEP 562) that imports ``names`` (attribute -> name in
+    ``module``) on first access, so that the importing module stays free of torch."""
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(module), names[name])
+        raise AttributeError(f"module has no attribute {name!r}")
+
+    return __getattr__

@@ -1,0 +1,124 @@
+"""Checking a whole submission: the concerns in order, one report.
+
+files (what is there, read safely) -> schema (every JSON file) -> per run: logs, identity and
+division rules, timing, agreement of result.json with its log -> across runs: runs per point,
+systems, manifest -> convergence against the reference results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+from harness import __version__
+from harness.check import agreement, convergence, logs, rules, timing
+from harness.check.files import Inventory, RunFolder, scan, show
+from harness.check.report import RULES, CheckReport, Findings, outcomes
+from harness.check.rules import RunCheck, Workloads
+from harness.check.schema import check_document, load_record, read_bytes, to_record
+from harness.check.specview import SpecView, parse_spec, view_of
+from harness.errors import InputError, Problem
+from harness.paths import DEFAULT_WORKLOADS
+from harness.results import RunResult, SubmissionManifest
+from harness.sweep import spec_sha256
+from harness.system import SystemDescription
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _load_run(inventory: Inventory, folder: RunFolder, out: Findings) -> RunCheck:
+    """The run's result.json (schema-valid record) and its parsed log with LOG-1/LOG-2 checked.
+
+    A folder without result.json is an unfinished run (RUN-3, reported by the files concern): its
+    log is cut short by nature, so it is not checked event by event.
+    """
+    run = RunCheck(folder)
+    if folder.result is None:
+        return run
+    if folder.result is not None and (data := read_bytes(inventory, folder.result, out)) is not None:
+        run.result_sha256 = hashlib.sha256(data).hexdigest()
+        run.result = to_record(check_document(data, folder.result, "result", out), folder.result, RunResult, out)
+    if folder.mllog is not None and (data := read_bytes(inventory, folder.mllog, out)) is not None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            out.error("LOG-1", show(folder.mllog), f"not UTF-8 text (byte {err.start})")
+        else:
+            run.facts = logs.parse(text, show(folder.mllog), out)
+            logs.check_presence(run.facts, out)
+    return run
+
+
+def _spec_view(run: RunCheck, cache: dict[str, SpecView]) -> SpecView:
+    """The view of the run's recorded spec (cached by its hash: the runs of a point share it)."""
+    assert run.result is not None and run.spec_sha256 is not None
+    key = f"{run.spec_sha256}/{run.result.point_id}"
+    if key not in cache:
+        fallback = run.point.spec if run.point is not None else None
+        cache[key] = view_of(parse_spec(run.result.spec), run.result.point_id, run.spec_sha256, fallback)
+    return cache[key]
+
+
+def _check_run(run: RunCheck, manifest: SubmissionManifest | None, workloads: Workloads,
+               views: dict[str, SpecView], out: Findings) -> None:
+    if run.result is not None:
+        run.spec_sha256 = spec_sha256(run.result.spec)
+        rules.check_identity(run, manifest, workloads, out)
+        run.spec = _spec_view(run, views)
+    facts = run.facts
+    if facts is not None:
+        logs.collect_evaluations(facts, run.spec, out)
+        timing.check_monotonic(facts, out)
+        timing.check_init(facts, out)
+        timing.check_stop(facts, run.spec, out)
+        timing.check_cadence(facts, run.spec, out)
+    if run.result is not None:
+        file = show(run.folder.result or run.folder.rel)
+        agreement.check_quality(run.result, run.spec, file, out)
+        agreement.check_accounting(run.result, run.spec, file, out)
+        if facts is not None:
+            agreement.check_times(run.result, facts, file, out)
+            agreement.check_curve(run.result, facts, file, out)
+            agreement.check_values(run.result, facts, run.spec, run.spec_sha256 or "", file, out)
+
+
+def check_submission(root: Path, references: list[Path] | None = None,
+                     workloads: Path | None = None) -> CheckReport:
+    """Check the submission folder `root` against RULES.md; InputError when it is not a folder.
+
+    `references`: reference submissions for the convergence band (default: the repository's
+    submissions/reference*/); `workloads`: the folder of workload files (default: the repository's).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError([Problem(str(root), "", "no such submission folder")])
+    reference_runs = convergence.load_references(convergence.reference_roots(references, root))
+    out = Findings()
+    inventory = scan(root, out)
+    manifest = (load_record(inventory, inventory.manifest, "submission", SubmissionManifest, out)
+                if inventory.manifest else None)
+    systems: dict[str, SystemDescription | None] = {
+        name: load_record(inventory, rel, "system", SystemDescription, out) for name, rel in inventory.systems.items()
+    }
+    catalogue = Workloads(workloads or DEFAULT_WORKLOADS)
+    views: dict[str, SpecView] = {}
+    runs = []
+    for folder in inventory.runs.values():
+        run = _load_run(inventory, folder, out)
+        _check_run(run, manifest, catalogue, views, out)
+        run.facts = None  # the events are not needed any more; 1,000 runs of them add up
+        runs.append(run)
+    rules.check_runs_per_point(runs, out)
+    rules.check_systems(inventory, systems, runs, manifest, out)
+    rules.check_manifest(inventory, manifest, runs, out)
+    convergence.check(runs, reference_runs, out)
+    findings = sorted(out.items, key=lambda f: (f.severity != "error", f.file, f.rule))
+    rule_outcomes = outcomes(findings, RULES)
+    return CheckReport(
+        submission=str(root), recscale_version=__version__, checked_at=utc_now(),
+        division=manifest.division if manifest else None, runs=len(inventory.runs),
+        passed=all(r.passed for r in rule_outcomes), rules=rule_outcomes, findings=findings,
+    )

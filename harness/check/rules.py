@@ -1,0 +1,252 @@
+"""The rules concern: divisions, runs per point, seeds, systems and the manifest.
+
+CLOSED-*/OPEN-* recompute each point from the repository's workload file (harness.load, the same
+code that made the points) and compare; RUN-*, SYS-*, SUB-3/4/5 compare the records with each
+other. Only data from the submission is read, through the schema concern.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import mllog as k
+from harness.check.agreement import same
+from harness.check.files import Inventory, RunFolder, manifest_path_problem, show
+from harness.check.logs import LogFacts
+from harness.check.report import Findings
+from harness.check.specview import SpecView, hyperparameters
+from harness.errors import InputError
+from harness.load import load_points
+from harness.results import RunResult, SubmissionManifest
+from harness.spec import WorkloadSpec
+from harness.sweep import Point
+from harness.system import REQUIRED_FIELDS, SystemDescription
+
+WORKLOAD_ID = re.compile(WorkloadSpec.model_fields["id"].metadata[0].pattern)
+OPEN_FIXED = ("data", "quality", "training.passes", "training.eval_every", "runs_per_point")  # OPEN-2
+
+
+@dataclass
+class RunCheck:
+    """Everything the concerns learnt about one run folder."""
+
+    folder: RunFolder
+    result: RunResult | None = None
+    result_sha256: str | None = None  # of the result.json bytes (SUB-3)
+    facts: LogFacts | None = None
+    point: Point | None = None  # the workload's point, when it exists
+    spec: SpecView = field(default_factory=SpecView)
+    spec_sha256: str | None = None  # of the recorded spec
+
+
+class Workloads:
+    """The repository's workload files by id, each loaded and expanded once."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._cache: dict[str, tuple[WorkloadSpec, dict[str, Point]] | str] = {}
+
+    def get(self, workload_id: str) -> tuple[WorkloadSpec, dict[str, Point]] | str:
+        """(spec, points by id), or why there is none."""
+        if workload_id not in self._cache:
+            path = self.folder / f"{workload_id}.yaml"
+            if not WORKLOAD_ID.match(workload_id) or not path.is_file():
+                self._cache[workload_id] = f"no workload {workload_id!r} in {self.folder}"
+            else:
+                try:
+                    spec, points = load_points(path)
+                    self._cache[workload_id] = (spec, {p.point_id: p for p in points})
+                except InputError as err:
+                    self._cache[workload_id] = f"the workload file {path} is invalid: {err.problems[0]}"
+        return self._cache[workload_id]
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    """The dotted path of the first place two JSON values differ (None when equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in a or key not in b:
+                return where
+            if (found := first_difference(a[key], b[key], where)) is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return path or "(top level)"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if (found := first_difference(x, y, f"{path}.{i}" if path else str(i))) is not None:
+                return found
+        return None
+    return None if same(a, b) and type(a) is type(b) else (path or "(top level)")
+
+
+def _section(spec: Any, dotted: str) -> Any:
+    node = spec
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return "<missing>"
+        node = node[key]
+    return node
+
+
+def check_identity(run: RunCheck, manifest: SubmissionManifest | None, workloads: Workloads, out: Findings) -> None:
+    """SUB-4, SUB-5 and CLOSED-1..4 / OPEN-1..2 for one run with a valid result.json."""
+    result, folder = run.result, run.folder
+    assert result is not None
+    file = show(folder.result or folder.rel)
+    for name, recorded, named in (("system", result.system, folder.system),
+                                  ("workload_id", result.workload_id, folder.workload),
+                                  ("point_id", result.point_id, folder.point), ("seed", result.seed, folder.seed)):
+        if recorded != named:
+            out.error("SUB-4", file, f"{name} {recorded!r} but the folder says {named!r}")
+    _check_submission_events(run, manifest, out)
+    closed = result.division == "closed"
+    found = workloads.get(result.workload_id)
+    if isinstance(found, str):
+        out.error("CLOSED-1" if closed else "OPEN-1", file, found)
+        return
+    spec, points = found
+    if spec.version != result.workload_version:
+        out.error("CLOSED-1" if closed else "OPEN-1", file, f"workload {result.workload_id} is at version "
+                  f"{spec.version} in this repository, the run says {result.workload_version}")
+        return
+    point = points.get(result.point_id)
+    if point is None:
+        out.error("CLOSED-2" if closed else "OPEN-1", file, f"{result.point_id!r} is not a point of "
+                  f"{result.workload_id} (see `recscale points {result.workload_id}`)")
+        return
+    run.point = point
+    if closed and (where := first_difference(result.overrides, point.overrides)) is not None:
+        out.error("CLOSED-2", file, f"overrides differ from the point's at {where}")
+    if closed:
+        _check_closed(run, point, file, out)
+    else:
+        _check_open(run, point, file, out)
+
+
+def _check_submission_events(run: RunCheck, manifest: SubmissionManifest | None, out: Findings) -> None:
+    """SUB-5: division and submitter of the result and the log are the manifest's."""
+    result, facts = run.result, run.facts
+    assert result is not None
+    file = show(run.folder.result or run.folder.rel)
+    if manifest is not None and result.division != manifest.division:
+        out.error("SUB-5", file, f"division {result.division!r} in a {manifest.division!r} submission")
+    if facts is None:
+        return
+    wanted = {k.SUBMISSION_BENCHMARK: result.workload_id, k.SUBMISSION_DIVISION: result.division,
+              k.SUBMISSION_PLATFORM: result.system}
+    if manifest is not None:
+        wanted[k.SUBMISSION_ORG] = manifest.submitter
+    for key, value in wanted.items():
+        if key in facts.once and facts.value(key) != value:
+            out.error("SUB-5", facts.file, f"{key} is {facts.value(key)!r}, expected {value!r}")
+
+
+def _check_closed(run: RunCheck, point: Point, file: str, out: Findings) -> None:
+    """CLOSED-3 (spec and hash) and CLOSED-4 (logged hyper-parameters)."""
+    result = run.result
+    assert result is not None
+    if run.spec_sha256 != point.spec_sha256 or result.spec_sha256 != point.spec_sha256:
+        where = first_difference(result.spec, point.spec_json)
+        detail = f"differs at {where}" if where else "spec_sha256 is not the point's"
+        out.error("CLOSED-3", file, f"the run's spec is not the point's resolved spec: {detail}")
+    if run.facts is None:
+        return
+    for key, wanted in hyperparameters(point.spec, point.point_id, point.spec_sha256).items():
+        if key in run.facts.once and not same(run.facts.value(key), wanted):
+            out.error("CLOSED-4", run.facts.file, f"{key} is {run.facts.value(key)!r}, the point's spec says "
+                      f"{wanted!r}")
+
+
+def _check_open(run: RunCheck, point: Point, file: str, out: Findings) -> None:
+    """OPEN-2: the data, evaluation, quality and amount of training are the point's."""
+    assert run.result is not None
+    for section in OPEN_FIXED:
+        mine, theirs = _section(run.result.spec, section), _section(point.spec_json, section)
+        if (where := first_difference(mine, theirs)) is not None:
+            out.error("OPEN-2", file, f"{section} differs from the point's (at {where}); the open division may "
+                      "not change it")
+
+
+def check_runs_per_point(runs: list[RunCheck], out: Findings) -> None:
+    """RUN-1 and RUN-2 over all runs: counts per (system, workload, point), distinct seeds."""
+    groups: dict[tuple[str, str, str], list[RunCheck]] = defaultdict(list)
+    for run in runs:
+        groups[(run.folder.system, run.folder.workload, run.folder.point)].append(run)
+    for (system, workload, point_id), members in sorted(groups.items()):
+        where = show(f"results/{system}/{workload}/{point_id}/")
+        required = next((r.point.spec.runs_per_point for r in members if r.point is not None), None)
+        if required is not None and len(members) != required:
+            out.error("RUN-1", where, f"{len(members)} run(s); the point requires runs_per_point = {required}")
+        seeds = [r.result.seed for r in members if r.result is not None]
+        duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
+        if duplicates:
+            out.error("RUN-2", where, f"seed(s) {duplicates} used by more than one run")
+
+
+def check_systems(inventory: Inventory, systems: dict[str, SystemDescription | None], runs: list[RunCheck],
+                  manifest: SubmissionManifest | None, out: Findings) -> None:
+    """SYS-1 (described, required fields filled) and SYS-2 (one stack per system)."""
+    used = sorted({r.folder.system for r in runs})
+    for name in used:
+        rel = inventory.systems.get(name)
+        if rel is None:
+            out.error("SYS-1", f"systems/{show(name)}.json", "missing: every system named by a run is described")
+            continue
+        system = systems.get(name)
+        if system is None:
+            continue  # unreadable or invalid: the schema concern said why (SUB-2)
+        empty = [f for f in REQUIRED_FIELDS if not str(getattr(system, f)).strip()]
+        if empty:
+            out.error("SYS-1", show(rel), f"required fields not filled: {', '.join(empty)}")
+        if manifest is not None:
+            for field_name in ("submitter", "division"):
+                if getattr(system, field_name) and getattr(system, field_name) != getattr(manifest, field_name):
+                    out.error("SYS-2", show(rel), f"{field_name} {getattr(system, field_name)!r} but the submission "
+                              f"is {getattr(manifest, field_name)!r}")
+        for run in runs:
+            if run.folder.system == name and run.result is not None:
+                stack = (run.result.harness.backend, run.result.harness.device)
+                if stack != (system.embedding_backend, system.device):
+                    out.error("SYS-2", show(run.folder.result or run.folder.rel), f"ran {stack[0]} on {stack[1]}, "
+                              f"but system {name} is {system.embedding_backend} on {system.device}")
+    for name in sorted(set(inventory.systems) - set(used)):
+        out.note("SYS-1", show(inventory.systems[name]), "a system description no run uses")
+
+
+def check_manifest(inventory: Inventory, manifest: SubmissionManifest | None, runs: list[RunCheck],
+                   out: Findings) -> None:
+    """SUB-3 (and FILE-1 for its paths): the manifest lists exactly the runs on disk."""
+    if manifest is None or inventory.manifest is None:
+        return
+    file = inventory.manifest
+    by_path = {r.folder.rel: r for r in runs}
+    listed: set[str] = set()
+    for i, entry in enumerate(manifest.runs):
+        if (problem := manifest_path_problem(entry.path)) is not None:
+            out.error("FILE-1", file, f"runs[{i}].path {entry.path!r} leads outside the submission: {problem}")
+            continue
+        if entry.path in listed:
+            out.error("SUB-3", file, f"runs[{i}].path {entry.path!r} is listed twice")
+            continue
+        listed.add(entry.path)
+        run = by_path.get(entry.path)
+        if run is None:
+            out.error("SUB-3", file, f"runs[{i}].path {entry.path!r} is not a run folder of the submission")
+            continue
+        if run.result is None:
+            continue  # its result.json is missing or invalid: reported where it is
+        recorded = (run.result.system, run.result.workload_id, run.result.point_id, run.result.seed, run.result.status)
+        if (entry.system, entry.workload, entry.point, entry.seed, entry.status) != recorded:
+            out.error("SUB-3", file, f"runs[{i}] says {entry.system}/{entry.workload}/{entry.point}/seed {entry.seed} "
+                      f"{entry.status}, its result.json says {'/'.join(map(str, recorded[:3]))}/seed {recorded[3]} "
+                      f"{recorded[4]}")
+        if entry.result_sha256 != run.result_sha256:
+            out.error("SUB-3", file, f"runs[{i}].result_sha256 is not the sha256 of {entry.path}/result.json")
+    for rel in sorted(r for r in set(by_path) - listed if by_path[r].folder.result is not None):
+        out.error("SUB-3", file, f"the run folder {show(rel)} is not listed")

@@ -1,0 +1,69 @@
+"""`recscale check`: validate a submission (or read a real MLPerf package) against RULES.md."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.errors import InputError, Problem
+
+if TYPE_CHECKING:  # the checker is imported when the command runs
+    from harness.check import CheckReport
+
+
+def _print_report(report: CheckReport, verbose: bool) -> None:
+    for finding in report.findings:
+        if finding.severity == "error" or verbose:
+            print(finding.line())
+    if report.mlperf is not None:
+        for system in report.mlperf:
+            minutes = ", ".join(f"r{r.index}: {r.minutes:.3f}" if r.minutes is not None else f"r{r.index}: -"
+                                for r in system.runs)
+            reached = sum(bool(r.reached_target) for r in system.runs)
+            score = f"{system.score_minutes:.4f} min" if system.score_minutes is not None else "none"
+            print(f"{system.system}: {len(system.runs)} runs, {reached} reached the target; minutes {minutes}; "
+                  f"olympic mean {score}")
+    failed = report.failed_rules()
+    notes = len(report.notes)
+    note_text = f"; {notes} note(s)" + ("" if verbose or not notes else " (--verbose shows them)")
+    if report.passed:
+        print(f"PASS  {report.submission}: {report.runs} run(s), {len(report.rules)} rules checked{note_text}")
+    else:
+        print(f"FAIL  {report.submission}: {len(report.errors)} finding(s) breaking {len(failed)} rule(s) "
+              f"({', '.join(failed)}){note_text}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from harness.check import check_mlperf_package, check_submission
+    from harness.results import atomic_write_json
+
+    if args.mlperf:
+        if args.reference or args.no_reference:
+            raise InputError([Problem("--reference", "", "reference results apply to RecScale submissions, "
+                                      "not to --mlperf packages")])
+        report = check_mlperf_package(args.submission, args.benchmark)
+    else:
+        references = [] if args.no_reference else args.reference
+        report = check_submission(args.submission, references, args.workloads)
+    _print_report(report, args.verbose)
+    if args.json:
+        atomic_write_json(args.json, report)
+    return 0 if report.passed else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="check a submission against RULES.md (exit 0 pass, 1 broken rules, "
+                       "2 unreadable)")
+    p.add_argument("submission", type=Path, metavar="SUBMISSION_DIR",
+                   help="the submission folder (with --mlperf: an MLPerf Training submitter folder)")
+    p.add_argument("--json", type=Path, metavar="REPORT", help="also write the report (schemas/check_report)")
+    p.add_argument("--reference", type=Path, nargs="+", metavar="DIR",
+                   help="reference submissions for the convergence band (default: submissions/reference*/)")
+    p.add_argument("--no-reference", action="store_true", help="no convergence band (every point noted CONV-3)")
+    p.add_argument("--workloads", type=Path, metavar="DIR", help="folder of workload files (default: the "
+                   "repository's workloads/)")
+    p.add_argument("--mlperf", action="store_true", help="read SUBMISSION_DIR as an MLPerf Training package")
+    p.add_argument("--benchmark", default="dlrm_dcnv2", help="MLPerf benchmark to read with --mlperf")
+    p.add_argument("--verbose", "-v", action="store_true", help="also print the notes")
+    p.set_defaults(func=cmd_check)

@@ -1,0 +1,180 @@
+"""Data commands: `recscale data generate | convert | verify | info`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from harness.errors import InputError, Problem
+from harness.paths import resolve_workload
+from reference.data.cardinalities import NAMED_CARDINALITIES
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from harness.load import load_points
+    from reference.data.generate import data_spec_key, is_current, materialise
+    from reference.data.manifest import read_manifest
+
+    spec, points = load_points(resolve_workload(args.workload))
+    specs = {data_spec_key(p.spec.data)[0]: p.spec.data for p in points}
+    synthetic = {key: data for key, data in specs.items() if data.source == "synthetic"}
+    if not synthetic:
+        raise InputError([Problem(args.workload, "data.source", f"{spec.id} uses real data "
+                                  f"({spec.data.source}): convert it with `recscale data convert`")])
+    for key, data in synthetic.items():  # points sweeping a generator knob need one data set each
+        folder = args.out if len(synthetic) == 1 else args.out / f"synthetic-{key}"
+        if folder.exists() and any(folder.iterdir()) and not is_current(folder, data):
+            raise InputError([Problem(str(folder), "", "exists and does not hold this workload's data set; "
+                                      "choose a new --out")])
+        materialise(data, folder, args.workers)
+        manifest = read_manifest(folder)
+        bayes = manifest.synthetic.bayes if manifest.synthetic else None
+        print(f"{folder}: {manifest.train.rows:,} train + {manifest.eval.rows:,} eval rows"
+              + (f"; Bayes-optimal eval NE {bayes.ne:.4f} (AUC {bayes.auc:.4f})" if bayes else ""))
+    return 0
+
+
+def _cardinalities(text: str) -> list[int]:
+    if text in NAMED_CARDINALITIES:
+        return list(NAMED_CARDINALITIES[text])
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise InputError([Problem("--cardinalities", "", f"{text!r} is neither a named set "
+                                  f"({', '.join(NAMED_CARDINALITIES)}) nor a comma-separated list of sizes")])
+    return values
+
+
+def _days(text: str) -> list[int]:
+    """'0-22' or '0,1,5' -> day numbers."""
+    try:
+        if "-" in text:
+            first, last = (int(v) for v in text.split("-"))
+            return list(range(first, last + 1))
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError([Problem("--train-days", "", f"{text!r}: expected a range 0-22 or a list 0,1,2")]) from None
+
+
+def _atomic_out(out: Path) -> Path:
+    """A fresh temporary folder beside `out` (renamed onto it by _publish); out must be absent or empty."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError([Problem(str(out), "", "--out must be a new or empty folder")])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    os.chmod(tmp, 0o755)
+    if out.is_dir():
+        out.rmdir()
+    os.rename(tmp, out)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from reference.data.convert import convert
+    from reference.data.npy import index_days
+
+    if args.format == "torchrec-npy":
+        cards = _cardinalities(args.cardinalities)
+        if args.cardinality_cap:
+            cards = [min(c, args.cardinality_cap) for c in cards]
+        manifest = index_days(args.inputs[0], args.out, _days(args.train_days), args.eval_day, cards,
+                              source=args.source, multi_hot=args.multi_hot, eval_half=args.eval_half)
+    else:
+        if args.format == "criteo-kaggle" and len(args.inputs) != 1:
+            raise InputError([Problem("criteo-kaggle", "", "give one train.txt")])
+        tmp = _atomic_out(args.out)
+        try:
+            kind = "criteo_kaggle" if args.format == "criteo-kaggle" else "criteo_1tb"
+            manifest = convert(kind, args.inputs, tmp, ids=args.ids, cap=args.cardinality_cap,
+                               eval_share=args.eval_share, skip_bad=args.skip_bad_lines)
+            _publish(tmp, args.out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    skipped = manifest.conversion.skipped_lines if manifest.conversion else 0
+    print(f"{args.out}: {manifest.train.rows:,} train + {manifest.eval.rows:,} eval rows, "
+          f"{len(manifest.cardinalities)} features (max cardinality {max(manifest.cardinalities):,})"
+          + (f"; {skipped} malformed lines skipped" if skipped else ""))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from reference.data.manifest import check_files, read_manifest
+
+    for folder in args.folders:
+        manifest = read_manifest(folder)
+        check_files(folder, manifest, "all")
+        files = manifest.array_files()
+        print(f"ok  {folder}: {len(files)} files, {sum(f.bytes for f in files) / 1e9:.3f} GB, "
+              "sizes, shapes and sha256 match the manifest")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from reference.data.manifest import read_manifest
+
+    manifest = read_manifest(args.folder)
+    print(f"source        {manifest.source} (created {manifest.created_at}, recscale {manifest.recscale_version})")
+    print(f"rows          {manifest.train.rows:,} train in {len(manifest.train.shards)} shard(s), "
+          f"{manifest.eval.rows:,} eval")
+    print(f"features      {manifest.num_dense} dense ({manifest.dense_transform}), "
+          f"{len(manifest.cardinalities)} categorical: {manifest.cardinalities}")
+    if manifest.multi_hot_sizes:
+        print(f"multi-hot     {manifest.multi_hot_sizes}")
+    if manifest.synthetic:
+        bayes = manifest.synthetic.bayes
+        print(f"bayes (eval)  ne {bayes.ne:.4f}  logloss {bayes.logloss:.4f}  auc {bayes.auc:.4f}  "
+              f"calibration {bayes.calibration:.4f}")
+    if manifest.conversion:
+        conv = manifest.conversion
+        print(f"conversion    ids {conv.id_mapping}, cap {conv.cardinality_cap}, {conv.lines:,} lines read, "
+              f"{conv.skipped_lines} skipped; split: {conv.split}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="generate, convert and verify data sets")
+    commands = data.add_subparsers(dest="data_command", required=True, metavar="DATA_COMMAND")
+
+    p = commands.add_parser("generate", help="materialise a synthetic workload's data set")
+    p.add_argument("workload", help="workload id or file (source: synthetic)")
+    p.add_argument("--out", type=Path, required=True, help="folder to create")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: the CPUs available)")
+    p.set_defaults(func=cmd_generate)
+
+    p = commands.add_parser("convert", help="convert real Criteo data to shards + manifest")
+    p.add_argument("format", choices=["criteo-kaggle", "criteo-1tb", "torchrec-npy"],
+                   help="criteo-kaggle: train.txt; criteo-1tb: day_0 .. day_N (plain or .gz; the last one "
+                        "gives the eval half); torchrec-npy: a folder of day_N_{dense,sparse,labels}.npy "
+                        "(indexed in place, not copied)")
+    p.add_argument("inputs", nargs="+", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="folder to create")
+    p.add_argument("--ids", choices=["vocabulary", "hash"], default="vocabulary",
+                   help="vocabulary: exact ids from a first pass (DLRM); hash: one pass, hash mod cap")
+    p.add_argument("--cardinality-cap", type=int, default=None, help="ids per feature at most")
+    p.add_argument("--eval-share", type=float, default=None,
+                   help="criteo-kaggle: the last share of lines is eval (default: DLRM's day-7 split)")
+    p.add_argument("--skip-bad-lines", action="store_true", help="skip and count malformed lines")
+    p.add_argument("--train-days", default="0-22", help="torchrec-npy: training days, e.g. 0-22")
+    p.add_argument("--eval-day", type=int, default=23, help="torchrec-npy: the day holding the eval set")
+    p.add_argument("--eval-half", choices=["first", "second", "all"], default="first",
+                   help="torchrec-npy: the eval day's half (first: torchrec/MLPerf 'val')")
+    p.add_argument("--multi-hot", action="store_true", help="torchrec-npy: read day_N_sparse_multi_hot.npz")
+    p.add_argument("--cardinalities", default="criteo_1tb", help="torchrec-npy: named set or c1,c2,...")
+    p.add_argument("--source", choices=["npy", "criteo_1tb", "criteo_kaggle"], default="criteo_1tb",
+                   help="torchrec-npy: the data set's source in the manifest")
+    p.set_defaults(func=cmd_convert)
+
+    p = commands.add_parser("verify", help="check every file's size, shape and sha256 against the manifest")
+    p.add_argument("folders", nargs="+", type=Path)
+    p.set_defaults(func=cmd_verify)
+
+    p = commands.add_parser("info", help="summarise a data set's manifest")
+    p.add_argument("folder", type=Path)
+    p.set_defaults(func=cmd_info)

@@ -1,0 +1,101 @@
+"""Run commands: `recscale run` (a sweep into a submission folder) and `recscale demo`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.paths import resolve_workload
+
+if TYPE_CHECKING:  # the runner pulls in torch: imported only by the commands that train
+    from harness.runner import RunConfig
+
+DEMO_SUBMISSION = Path("runs") / "demo"
+
+
+def default_backend() -> str:
+    """torchrec where fbgemm is installed (the fast path), else the pure-PyTorch backend."""
+    has = importlib.util.find_spec
+    return "torchrec" if has("torchrec") and (has("fbgemm_gpu")) else "torch"
+
+
+def default_system(device: str, backend: str) -> str:
+    host = "".join(c if c.isalnum() or c in "-_." else "-" for c in platform.node()) or "local"
+    return f"{host}_{device}_{backend}"
+
+
+def config_from(args: argparse.Namespace) -> RunConfig:
+    from harness.runner import RunConfig
+
+    backend = args.backend or default_backend()
+    return RunConfig(
+        submitter=args.submitter, division=args.division,
+        system=args.system or default_system(args.device, backend), backend=backend, device=args.device,
+        data_root=args.data_root, status=args.status, progress=False if args.no_progress else None,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.distributed import Distributed
+    from harness.submission import run_sweep
+
+    config = config_from(args)
+    dist = Distributed.from_env(config.device)
+    try:
+        outcome = run_sweep(resolve_workload(args.workload), args.submission, config, args.points, args.seeds,
+                            dist, announce=print if dist.is_main else (lambda _: None))
+    finally:
+        dist.close()
+    if dist.is_main:
+        print(f"{len(outcome.ran)} ran, {len(outcome.skipped)} already finished, {len(outcome.failed)} failed; "
+              f"results in {args.submission / 'results' / config.system}")
+    return 1 if outcome.failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The smoke workload end to end: run (resumable), then check the submission it made."""
+    from harness.check import check_submission
+
+    args.workload, args.submission = "smoke", args.out
+    args.status = args.status or "research"  # a demo is a research run by definition
+    code = cmd_run(args)
+    report = check_submission(args.out)
+    verdict = "passes" if report.passed else f"FAILS ({', '.join(report.failed_rules())})"
+    print(f"\nThe demo submission is in {args.out}/ and {verdict} `recscale check`. Next:\n"
+          f"  recscale check {args.out}\n"
+          f"  recscale score {args.out.parent} --out {args.out.parent / 'leaderboard'}")
+    return code or (0 if report.passed else 1)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--system", help="system name (default: <host>_<device>_<backend>)")
+    p.add_argument("--submitter", default="recscale-user", help="organisation submitting the results")
+    p.add_argument("--division", choices=["closed", "open"], default="closed")
+    p.add_argument("--status", default="", choices=["", "available", "preview", "research", "onprem", "cloud"],
+                   help="MLPerf availability of the system (left empty: fill it in systems/<name>.json)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--backend", choices=["torchrec", "torch"], help="embedding backend (default: torchrec "
+                   "when fbgemm is installed, else torch)")
+    p.add_argument("--data-root", type=Path, default=Path("data"), help="where synthetic data is generated")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a workload's points x seeds into a submission folder (resumable)")
+    p.add_argument("workload", help="workload id or file")
+    p.add_argument("--submission", type=Path, required=True, help="the submission folder to fill")
+    p.add_argument("--points", nargs="+", metavar="POINT", help="only these point ids (see `recscale points`)")
+    p.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="seeds (default: 0..runs_per_point-1)")
+    add_run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="run the smoke workload end to end on this machine")
+    p.add_argument("--out", type=Path, default=DEMO_SUBMISSION, help="submission folder (default: runs/demo)")
+    add_run_options(p)
+    p.set_defaults(func=cmd_demo, points=None, seeds=None)
+
+
+

@@ -1,0 +1,76 @@
+"""`recscale score`: leaderboards from checked submissions and MLPerf Training results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.errors import InputError, Problem
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _level(text: str) -> float:
+    value = float(text)
+    if not 0.5 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"a confidence level in [0.5, 1), got {value}")
+    return value
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from harness.score.scoring import score
+
+    if args.root is None and not args.mlperf:
+        raise InputError([Problem("recscale score", "", "give a submissions folder, --mlperf DIR, or both")])
+    if args.root is not None and not args.root.is_dir():
+        raise InputError([Problem(str(args.root), "", "no such folder")])
+    out = args.out or Path("leaderboard")
+    outcome = score(args.root, out, mlperf=args.mlperf or [], n_boot=args.bootstrap, seed=args.seed,
+                    level=args.level, budget_decades=args.budget_decades)
+    board = outcome.board
+    for status in board.submissions:
+        if status.scored:
+            print(f"scored   {status.path}  ({status.submitter}, {status.division}, {status.n_runs} runs)")
+    for status in outcome.skipped:
+        print(f"skipped  {status.path}: {status.reason}", file=sys.stderr)
+    for closed in board.closed:
+        for row in closed.rows:
+            if row.rank:
+                print(f"closed   {closed.workload_id}  #{row.rank} {row.system} ({row.submission}): "
+                      f"sweep {row.sweep_time_s:,.1f} s")
+    for open_board in board.open:
+        for row in open_board.rows:
+            if row.rank and row.at_data_budget:
+                print(f"open     {open_board.workload_id}  #{row.rank} {row.submission} · {row.system}: "
+                      f"{open_board.metric} {row.at_data_budget.quality:.4f} at {open_board.data_budget:.3g} samples")
+    for row in board.mlperf:
+        score_text = "no score" if row.score_minutes is None else f"{row.score_minutes:.4f} min"
+        print(f"mlperf   {row.round or '-'} {row.system}: {score_text} ({row.n_converged}/{row.n_runs} runs)")
+    print(f"wrote {out / 'leaderboard.json'}, {out / 'leaderboard.md'}, {out / 'index.html'} "
+          f"and {len(board.plots)} plot files under {out / 'plots'}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="leaderboards (JSON, Markdown, HTML, plots) from checked submissions",
+                       description="Score every submission under SUBMISSIONS_ROOT that passes `recscale check` "
+                                   "(the others are listed with the reason) and/or MLPerf Training dlrm_dcnv2 "
+                                   "results (--mlperf), and write the leaderboard to --out.")
+    p.add_argument("root", nargs="?", type=Path, metavar="SUBMISSIONS_ROOT",
+                   help="a submission folder, or a folder of them (each holds submission.json)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: ./leaderboard)")
+    p.add_argument("--mlperf", type=Path, action="append", metavar="DIR",
+                   help="MLPerf Training results: a submitter folder (results/, systems/) or a folder of them; "
+                        "repeat for several")
+    p.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples per fit (1000)")
+    p.add_argument("--seed", type=_positive_int, default=0, help="bootstrap seed (0)")
+    p.add_argument("--level", type=_level, default=0.95, help="confidence level of the intervals (0.95)")
+    p.add_argument("--budget-decades", type=float, default=1.0,
+                   help="open division budgets: the full training set and the largest compute seen, x 10^this (1)")
+    p.set_defaults(func=cmd_score)

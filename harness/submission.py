@@ -1,0 +1,158 @@
+"""A submission folder being filled by sweeps: system file, manifest, resumable runs.
+
+Resuming: a run is finished when its result.json is a valid record; re-running the same command
+skips those and redoes the others (a run killed half-way left at most an mllog.txt, which is
+rewritten). Each result.json is written atomically, and the manifest is rebuilt from what is on
+disk after every run, so a killed sweep loses nothing that finished and never counts a run twice.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from harness import __version__
+from harness.distributed import Distributed
+from harness.errors import InputError, Problem
+from harness.load import load_points
+from harness.results import (
+    MANIFEST_FILE,
+    RESULT_FILE,
+    RunResult,
+    SubmissionManifest,
+    atomic_write_json,
+    collect_runs,
+    read_result,
+    run_dir,
+    system_file,
+)
+from harness.runner import RunConfig, train_run, utc_now
+from harness.sweep import Point
+from harness.system import SystemDescription, capture
+
+
+@dataclass
+class SweepOutcome:
+    ran: list[RunResult] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def ensure_system(root: Path, config: RunConfig, nodes: int = 1) -> SystemDescription:
+    """The submission's description of this system: captured once, then kept (the user fills it in)."""
+    path = system_file(root, config.system)
+    if not path.exists():
+        system = capture(config.system, config.backend, config.device, nodes=nodes, status=config.status)
+        system.submitter, system.division = config.submitter, config.division
+        atomic_write_json(path, system)
+        return system
+    try:
+        system = SystemDescription.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as err:
+        raise InputError([Problem(str(path), "", f"not a valid system description: {err}")]) from None
+    if (system.embedding_backend, system.device) != (config.backend, config.device):
+        raise InputError([Problem(
+            str(path), "embedding_backend",
+            f"system {config.system!r} ran {system.embedding_backend} on {system.device}; this run asks for "
+            f"{config.backend} on {config.device}: results of one system must come from one stack "
+            "(give another --system name)",
+        )])
+    return system
+
+
+def write_manifest(root: Path, config: RunConfig) -> SubmissionManifest:
+    manifest = SubmissionManifest(submitter=config.submitter, division=config.division,
+                                  recscale_version=__version__, updated_at=utc_now(), runs=collect_runs(root))
+    atomic_write_json(root / MANIFEST_FILE, manifest)
+    return manifest
+
+
+def check_manifest_matches(root: Path, config: RunConfig) -> None:
+    """A submission has one submitter and one division; refuse to mix them."""
+    path = root / MANIFEST_FILE
+    if not path.exists():
+        return
+    try:
+        existing = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError([Problem(str(path), "", f"cannot read the manifest: {err}")]) from None
+    for key, wanted in (("submitter", config.submitter), ("division", config.division)):
+        if existing.get(key) != wanted:
+            raise InputError([Problem(str(path), key, f"this submission is {existing.get(key)!r}, the run asks "
+                                      f"for {wanted!r}: use another --submission folder")])
+
+
+def select(points: list[Point], wanted: list[str] | None, file: str) -> list[Point]:
+    if not wanted:
+        return points
+    by_id = {p.point_id: p for p in points}
+    unknown = [w for w in wanted if w not in by_id]
+    if unknown:
+        raise InputError([Problem(file, "--points", f"no point {u!r}; the points are: {', '.join(by_id)}")
+                          for u in unknown])
+    return [by_id[w] for w in wanted]
+
+
+def finished(path: Path, point: Point) -> bool:
+    """True when `path` holds this point's finished run; refuses a run made from another spec."""
+    result = read_result(path)
+    if result is None:
+        return False
+    if result.spec_sha256 != point.spec_sha256:
+        raise InputError([Problem(str(path), "spec_sha256", f"this run was made from another spec "
+                                  f"({result.spec_sha256[:12]}, now {point.spec_sha256[:12]}): bump the "
+                                  "workload version or move the old results away")])
+    return True
+
+
+def run_sweep(workload: Path, root: Path, config: RunConfig, point_ids: list[str] | None = None,
+              seeds: list[int] | None = None, dist: Distributed | None = None,
+              announce: Callable[[str], None] = print) -> SweepOutcome:
+    """Run every selected point x seed of `workload` into the submission at `root`."""
+    dist = dist or Distributed.single()
+    spec, points = load_points(workload)
+    points = select(points, point_ids, str(workload))
+    seeds = list(range(spec.runs_per_point)) if seeds is None else seeds
+    check_manifest_matches(root, config)
+    if dist.is_main:
+        ensure_system(root, config)
+    outcome = SweepOutcome()
+    todo = [(point, seed) for point in points for seed in seeds]
+    for number, (point, seed) in enumerate(todo, start=1):
+        folder = run_dir(root, config.system, spec.id, point.point_id, seed)
+        label = f"[{number}/{len(todo)}] {point.point_id} seed {seed}"
+        if finished(folder / RESULT_FILE, point):
+            outcome.skipped.append(folder)
+            announce(f"{label}: already finished, skipped")
+            continue
+        try:
+            result = train_run(point, seed, config, folder, dist)
+        except (InputError, KeyboardInterrupt):
+            raise
+        except Exception as err:  # a broken run must not stop the sweep; its folder has no result
+            outcome.failed.append((folder, f"{type(err).__name__}: {err}"))
+            announce(f"{label}: FAILED {type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+            continue
+        if dist.is_main:
+            atomic_write_json(folder / RESULT_FILE, result)
+            write_manifest(root, config)
+        outcome.ran.append(result)
+        announce(f"{label}: {describe(result)}")
+    if dist.is_main:
+        write_manifest(root, config)
+    return outcome
+
+
+def describe(result: RunResult) -> str:
+    metric = result.quality.metric
+    final = f"{getattr(result.final, metric):.4f}" if result.final else "n/a"
+    if result.status == "success":
+        head = f"target reached in {result.time_to_target_s:.1f} s ({result.samples_to_target:,} samples)"
+    else:
+        head = f"aborted ({result.abort_reason})"
+    return f"{head}; final {metric} {final}; {result.train_samples_per_s:,.0f} samples/s"

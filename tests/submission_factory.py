@@ -1,0 +1,259 @@
+"""Writes small valid RecScale submissions, exactly as /work/notes RUN_CONTRACT says a run writes them.
+
+For tests (and bench/bench_check.py) that must not train: the points come from a real workload
+file (harness.load), the records are the real models (harness.results, harness.system), the
+parameter and FLOP counts are reference/flops.py's, and the log lines are the ones
+mlperf_logging.mllog writes (same keys, same order). The training itself is simulated: each
+evaluation gets made-up metrics that reach the target at a chosen evaluation, or never.
+
+    root = make_submission(tmp_path / "sub")                  # smoke workload, closed, 1 system
+    root = make_submission(tmp_path / "sub", reach=lambda point, seed: None)   # every run aborted
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness import __version__
+from harness.load import load_points
+from harness.results import (
+    MANIFEST_FILE,
+    MLLOG_FILE,
+    RESULT_FILE,
+    ComponentCounts,
+    CurvePoint,
+    HarnessInfo,
+    Metrics,
+    Quality,
+    RunResult,
+    SubmissionManifest,
+    atomic_write_json,
+    atomic_write_text,
+    collect_runs,
+    run_dir,
+    system_file,
+)
+from harness.sweep import Point
+from harness.system import SoftwareStack, SystemDescription
+from reference.flops import param_counts, train_flops_per_example
+
+REPO = Path(__file__).resolve().parent.parent
+START_MS = 1_750_000_000_000
+TRAIN_MS_PER_EVAL = 40  # simulated training time between two evaluations
+EVAL_MS = 5
+Reach = Callable[[Point, int], int | None]  # (point, seed) -> index of the first evaluation at target, or None
+
+
+def eval_steps(total_steps: int, eval_every: float) -> list[int]:
+    """Steps after which a run evaluates: every eval_every of the run and after the last step."""
+    count = max(1, math.ceil(1.0 / eval_every - 1e-9))
+    steps = {max(1, round(total_steps * min(1.0, i * eval_every))) for i in range(1, count + 1)}
+    return sorted({s for s in steps if s <= total_steps} | {total_steps})
+
+
+def default_reach(point: Point, seed: int) -> int | None:
+    """Reach the target at the third-to-last evaluation (or the last, for short runs)."""
+    n = len(eval_steps(_total_steps(point), point.spec.training.eval_every))
+    return max(0, n - 3) if n >= 3 else n - 1
+
+
+def _total_steps(point: Point) -> int:
+    spec = point.spec
+    return math.ceil(spec.data.train_rows / spec.training.batch_size) * spec.training.passes
+
+
+def quality_at(point: Point, index: int, evals: int, reach: int | None) -> float:
+    """The quality metric at evaluation `index`: reaching the target first at `reach`."""
+    quality = point.spec.quality
+    sign = 1.0 if quality.higher_is_better else -1.0
+    gap = (index - reach + 1) * 0.001 if reach is not None and index >= reach else -(0.01 * (evals - index + 1))
+    return quality.target + sign * gap
+
+
+def metrics_at(point: Point, value: float, index: int) -> dict[str, float]:
+    metrics = {"ne": 0.9 - 0.01 * index, "logloss": 0.5 - 0.004 * index, "auc": 0.7 + 0.002 * index,
+               "calibration": 1.0 + 0.001 * index}
+    metrics[point.spec.quality.metric] = value
+    return metrics
+
+
+@dataclass
+class _Log:
+    """mllog.txt lines as mlperf_logging.mllog writes them."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, time_ms: int, event_type: str, key: str, value: Any = None, metadata: dict | None = None) -> None:
+        event = {"namespace": "", "time_ms": time_ms, "event_type": event_type, "key": key, "value": value,
+                 "metadata": {"file": "tests/submission_factory.py", "lineno": 0, **(metadata or {})}}
+        self.lines.append(":::MLLOG " + json.dumps(event))
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _samples_at(step: int, rows: int, batch: int) -> int:
+    """Training samples seen after `step` (1-based) steps, as the runner counts them."""
+    steps_per_pass = math.ceil(rows / batch)
+    pass_index, in_pass = divmod(step - 1, steps_per_pass)
+    return pass_index * rows + min((in_pass + 1) * batch, rows)
+
+
+def simulate_run(point: Point, seed: int, system: str, submitter: str, division: Literal["closed", "open"],
+                 reach: int | None, start_ms: int, diverge: int | None = None) -> tuple[RunResult, str]:
+    """The result.json record and mllog.txt text of one simulated run.
+
+    `reach`: index of the first evaluation at target (None: never). `diverge`: the loss turns
+    non-finite just before evaluation number `diverge` (0: before the first), which ends the run.
+    """
+    spec = point.spec
+    rows, batch = spec.data.train_rows, spec.training.batch_size
+    total = _total_steps(point)
+    steps = eval_steps(total, spec.training.eval_every)
+    stop_step = total if diverge is None or diverge >= len(steps) else steps[diverge]
+    steps = [s for s in steps if s < stop_step or diverge is None]
+    log = _Log()
+    pit, start, end = "POINT_IN_TIME", "INTERVAL_START", "INTERVAL_END"
+    for key, value in (("submission_benchmark", spec.id), ("submission_division", division),
+                       ("submission_org", submitter), ("submission_platform", system),
+                       ("submission_status", "research")):
+        log.add(start_ms, pit, key, value)
+    log.add(start_ms + 1, start, "init_start")
+    optimizer = spec.training.optimizer
+    for key, value in (("seed", seed), ("global_batch_size", batch), ("opt_name", optimizer.dense.name),
+                       ("opt_base_learning_rate", optimizer.dense.lr), ("opt_adagrad_epsilon", optimizer.dense.eps),
+                       ("recscale_sparse_opt_name", optimizer.sparse.name),
+                       ("recscale_sparse_learning_rate", optimizer.sparse.lr), ("train_samples", rows),
+                       ("eval_samples", spec.data.eval_samples), ("recscale_workload_version", spec.version),
+                       ("recscale_point_id", point.point_id), ("recscale_spec_sha256", point.spec_sha256),
+                       ("recscale_embedding_backend", "torch"), ("recscale_world_size", 1)):
+        log.add(start_ms + 2, pit, key, value)
+    log.add(start_ms + 50, end, "init_stop")
+    run_start = start_ms + 60
+    log.add(run_start, start, "run_start")
+    now, curve, stop_ms, at_target, samples_to_target = run_start, [], None, None, None
+    for index, step in enumerate(steps):
+        samples, epoch = _samples_at(step, rows, batch), step / total
+        metrics = metrics_at(point, quality_at(point, index, len(steps), reach), index)
+        eval_start, now = now + TRAIN_MS_PER_EVAL, now + TRAIN_MS_PER_EVAL + EVAL_MS
+        log.add(eval_start, start, "eval_start", metadata={"epoch_num": epoch})
+        log.add(now, end, "eval_stop", metadata={"epoch_num": epoch})
+        counted = {"epoch_num": epoch, "samples_count": samples}
+        log.add(now, pit, "eval_accuracy", metrics[spec.quality.metric], counted)
+        log.add(now, pit, "recscale_eval_metrics", metrics, counted)
+        curve.append(CurvePoint(**metrics, samples=samples, epoch=epoch, elapsed_s=(now - run_start) / 1000))
+        if index == reach:
+            stop_ms, at_target, samples_to_target = now, Metrics(**metrics), samples
+            log.add(now, end, "run_stop", metadata={"status": "success"})
+    pass_end = now + 1
+    seen = _samples_at(stop_step, rows, batch)
+    reason = "target not reached" if diverge is None else f"diverged: non-finite loss by sample {seen}"
+    if stop_ms is None:
+        log.add(pass_end, pit, "recscale_abort_reason", reason)
+        log.add(pass_end, end, "run_stop", metadata={"status": "aborted"})
+    speed = seen / ((pass_end - run_start) / 1000)
+    log.add(pass_end, pit, "recscale_train_samples_per_s", speed)
+    final = curve[-1].model_dump(include=set(Metrics.model_fields)) if curve and diverge is None else None
+    log.add(pass_end, pit, "recscale_pass_end", final, {"samples_count": seen, "epoch_num": stop_step / total})
+    flops = train_flops_per_example(spec)
+    run_s = ((stop_ms or pass_end) - run_start) / 1000
+    result = RunResult(
+        workload_id=spec.id, workload_version=spec.version, point_id=point.point_id, overrides=point.overrides,
+        seed=seed, system=system, division=division, spec=point.spec_json, spec_sha256=point.spec_sha256,
+        status="success" if stop_ms else "aborted", abort_reason=reason if diverge is not None or not stop_ms else None,
+        quality=Quality(metric=spec.quality.metric, target=spec.quality.target,
+                        higher_is_better=spec.quality.higher_is_better),
+        time_to_target_s=run_s if stop_ms else None, samples_to_target=samples_to_target, run_time_s=run_s,
+        pass_time_s=(pass_end - run_start) / 1000, samples_seen=seen, train_samples=rows,
+        eval_samples=spec.data.eval_samples, train_samples_per_s=speed, final=Metrics(**final) if final else None,
+        at_target=at_target, curve=curve, bayes=None, params=ComponentCounts(**param_counts(spec)),
+        flops_per_example=ComponentCounts(**flops), train_flops=float(flops["total"]) * seen,
+        harness=HarnessInfo(recscale=__version__, backend="torch", device="cpu", world_size=1),
+        started_at="2025-06-15T15:06:40+00:00", finished_at="2025-06-15T15:06:41+00:00",
+    )
+    return result, log.text()
+
+
+def system_description(system: str, submitter: str, division: Literal["closed", "open"]) -> SystemDescription:
+    """A system description with every required field (harness.system.REQUIRED_FIELDS) filled."""
+    return SystemDescription(
+        submitter=submitter, division=division, status="research", system_name=system, number_of_nodes="1",
+        host_processors_per_node="1", host_processor_model_name="Factory CPU", host_processor_core_count="2",
+        host_memory_capacity="8 GiB", accelerators_per_node="0", framework="PyTorch 2.13",
+        operating_system="Linux", embedding_backend="torch", device="cpu",
+        other_software_stack=SoftwareStack(python="3.11", torch="2.13", recscale=__version__),
+    )
+
+
+def make_submission(root: Path, workload: str | Path = "smoke", *, points: list[str] | None = None,
+                    seeds: list[int] | None = None, system: str = "factory-cpu", submitter: str = "factory-org",
+                    division: Literal["closed", "open"] = "closed", reach: Reach = default_reach,
+                    diverge: Reach | None = None) -> Path:
+    """Write a submission of `workload` (id in the repository's workloads/, or a file) under `root`.
+
+    Every selected point (default: all) gets one run per seed (default: 0 .. runs_per_point - 1).
+    `reach(point, seed)`: the evaluation that first reaches the target (None: never);
+    `diverge(point, seed)`: the evaluation before which the loss turns non-finite (None: never).
+    """
+    path = Path(workload) if Path(workload).suffix in (".yaml", ".yml") else REPO / "workloads" / f"{workload}.yaml"
+    spec, all_points = load_points(path)
+    chosen = [p for p in all_points if points is None or p.point_id in points]
+    atomic_write_json(system_file(root, system), system_description(system, submitter, division))
+    for number, point in enumerate(chosen):
+        for seed in seeds if seeds is not None else range(spec.runs_per_point):
+            folder = run_dir(root, system, spec.id, point.point_id, seed)
+            result, log = simulate_run(point, seed, system, submitter, division, reach(point, seed),
+                                       START_MS + 1_000_000 * (number * 100 + seed),
+                                       diverge(point, seed) if diverge else None)
+            atomic_write_text(folder / MLLOG_FILE, log)
+            atomic_write_json(folder / RESULT_FILE, result)
+    write_manifest(root, submitter, division)
+    return root
+
+
+def write_manifest(root: Path, submitter: str = "factory-org", division: Literal["closed", "open"] = "closed") -> None:
+    """(Re)write submission.json from the runs on disk, as the runner does after every run."""
+    manifest = SubmissionManifest(submitter=submitter, division=division, recscale_version=__version__,
+                                  updated_at="2025-06-15T15:06:41+00:00", runs=collect_runs(root))
+    atomic_write_json(root / MANIFEST_FILE, manifest)
+
+
+# ------------------------------------------------------------------------------- editing helpers
+
+
+def run_folders(root: Path) -> list[Path]:
+    """The run folders of a submission, sorted."""
+    return sorted(p.parent for p in root.glob(f"results/*/*/*/run_*/{MLLOG_FILE}"))
+
+
+def edit_json(path: Path, change: Callable[[Any], Any]) -> None:
+    """Apply `change` to the JSON document at `path`, in place (what it returns is ignored)."""
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document, indent=2))
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line.split(":::MLLOG", 1)[1]) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_events(path: Path, events: list[dict[str, Any] | str]) -> None:
+    """Write events back as :::MLLOG lines (a str is written as it is: a raw line)."""
+    path.write_text("".join((e if isinstance(e, str) else ":::MLLOG " + json.dumps(e)) + "\n" for e in events))
+
+
+def edit_events(path: Path, change: Callable[[list[dict[str, Any]]], Any]) -> None:
+    """Apply `change` to the events of a log: in place, or by returning a new list."""
+    events = read_events(path)
+    replaced = change(events)
+    write_events(path, replaced if isinstance(replaced, list) else events)
+
+
+def index_of(events: list[dict[str, Any]], key: str, nth: int = 0) -> int:
+    """Position of the nth event with `key`."""
+    return [i for i, e in enumerate(events) if e["key"] == key][nth]

@@ -1,0 +1,75 @@
+"""Joint L(N, D) = E + A/N^alpha + B/D^beta (Chinchilla approach 3) and its compute-optimal split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.score.fit import FitError
+from harness.score.joint import HUBER_DELTA, fit_joint
+
+TRUE = {"e": 0.55, "a": 40.0, "alpha": 0.3, "b": 80.0, "beta": 0.35}
+
+
+def grid(n_values: int = 5, d_values: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    n, d = np.meshgrid(np.geomspace(1e5, 1e8, n_values), np.geomspace(1e5, 1e8, d_values))
+    return n.ravel(), d.ravel()
+
+
+def law(n: np.ndarray, d: np.ndarray) -> np.ndarray:
+    return TRUE["e"] + TRUE["a"] * n ** -TRUE["alpha"] + TRUE["b"] * d ** -TRUE["beta"]
+
+
+def test_recovers_exact_law() -> None:
+    n, d = grid()
+    fit = fit_joint(n, d, law(n, d))
+    assert fit.e == pytest.approx(TRUE["e"], rel=1e-4)
+    assert fit.a == pytest.approx(TRUE["a"], rel=1e-3)
+    assert fit.b == pytest.approx(TRUE["b"], rel=1e-3)
+    assert fit.alpha == pytest.approx(TRUE["alpha"], rel=1e-4)
+    assert fit.beta == pytest.approx(TRUE["beta"], rel=1e-4)
+    assert fit.rms_log_residual < HUBER_DELTA
+
+
+def test_recovers_noisy_law_within_tolerance_and_intervals_cover_it() -> None:
+    n, d = grid()
+    rng = np.random.default_rng(0)
+    loss = law(n, d) * np.exp(0.005 * rng.standard_normal(n.size))
+    fit = fit_joint(n, d, loss, n_boot=60, seed=0)
+    # 0.5% noise on 25 points: exponents within 10%, E within 5%
+    assert fit.alpha == pytest.approx(TRUE["alpha"], rel=0.10)
+    assert fit.beta == pytest.approx(TRUE["beta"], rel=0.10)
+    assert fit.e == pytest.approx(TRUE["e"], rel=0.05)
+    for name in ("e", "alpha", "beta"):
+        lo, hi = fit.interval(name)  # type: ignore[misc]
+        assert lo <= TRUE[name] <= hi, name
+
+
+def test_compute_optimal_split() -> None:
+    n, d = grid()
+    fit = fit_joint(n, d, law(n, d))
+    split = fit.compute_optimal(k=6.0)
+    assert split is not None
+    total = TRUE["alpha"] + TRUE["beta"]
+    assert split.a_n == pytest.approx(TRUE["beta"] / total, rel=1e-3)
+    assert split.b_d == pytest.approx(TRUE["alpha"] / total, rel=1e-3)
+    # N_opt(C) minimises L on the budget curve N * D = C / k: check against a brute-force search
+    compute = 1e16
+    candidates = np.geomspace(1e3, 1e12, 200_001)
+    losses = fit.predict(candidates, compute / 6.0 / candidates)
+    assert split.n_opt(compute) == pytest.approx(candidates[np.argmin(losses)], rel=1e-3)
+    assert split.n_opt(compute) * split.d_opt(compute) == pytest.approx(compute / 6.0, rel=1e-9)
+
+
+@pytest.mark.parametrize(("n", "d", "loss", "message"), [
+    ([1e5] * 6, [1e5, 1e6, 1e7, 1e5, 1e6, 1e7], [0.9, 0.8, 0.7, 0.9, 0.8, 0.7], "N \\(parameters\\) takes 1 distinct"),
+    ([1e5, 1e6, 1e7, 1e5, 1e6, 1e7], [1e6] * 6, [0.9, 0.8, 0.7, 0.9, 0.8, 0.7], "D \\(training samples\\) takes 1"),
+    ([1e5, 1e6, 1e7, 1e8], [1e5, 1e6, 1e7, 1e8], [0.9, 0.8, 0.7, 0.6], "4 points cannot determine"),
+    ([1e5, 1e5, 1e5, 1e6, 1e6, 1e6], [1e5, 1e6, 1e7] * 2, [0.9, 0.8, 0.7, 0.8, 0.7, 0.6], "takes 2 distinct"),
+    ([1e5, 1e6, 1e7, 1e8, 1e9], [1e5, 1e6, 1e7, 1e8, 1e9], [0.9, 0.8, float("nan"), 0.6, 0.5], "finite"),
+    ([1e5, 1e6, 1e7, 1e8, 0.0], [1e5, 1e6, 1e7, 1e8, 1e9], [0.9, 0.8, 0.7, 0.6, 0.5], "positive"),
+    ([1e5, 1e6, 1e7, 1e8, 1e9], [1e9, 1e8, 1e7, 1e6, 1e5], [0.7] * 5, "flat"),
+])
+def test_degenerate_input_is_a_clear_fit_error(n: list, d: list, loss: list, message: str) -> None:
+    with pytest.raises(FitError, match=message):
+        fit_joint(n, d, loss)

@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint venv schemas clean bench
+.PHONY: demo test test-all lint venv schemas clean study study-report
 
 $(STAMP): requirements/cpu.txt requirements/dev.txt requirements/torchrec.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,24 @@ lint: $(STAMP)
 
 schemas: $(STAMP)
 	$(VENV)/bin/recscale schemas
+
+# The scaling study of the reference submission (about an hour on 2 CPU cores; resumable: re-run
+# to finish an interrupted study). `make study-report` scores it and writes the report.
+STUDY_WORKLOADS := smoke study-data study-embedding-dim study-embedding-rows study-bottom-mlp \
+                   study-top-mlp study-interaction dlrm-synthetic-scaling
+STUDY_SUBMISSION ?= submissions/reference-cpu
+STUDY_SYSTEM ?= epyc-2c_cpu_torchrec
+
+study: $(STAMP)
+	for w in $(STUDY_WORKLOADS); do \
+	  $(VENV)/bin/recscale run $$w --submission $(STUDY_SUBMISSION) --system $(STUDY_SYSTEM) \
+	    --submitter RecScale --status cloud --backend torchrec --no-progress || exit $$?; \
+	done
+
+study-report: $(STAMP)
+	$(VENV)/bin/recscale check $(STUDY_SUBMISSION)
+	$(VENV)/bin/recscale report $(STUDY_SUBMISSION) --out $(STUDY_SUBMISSION)/report
+	$(VENV)/bin/recscale score submissions --out submissions/leaderboard
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

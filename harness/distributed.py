@@ -2,15 +2,14 @@
 
 One process: every method is the identity. Several: torch.distributed with gloo on CPU and nccl on
 CUDA; rank 0 writes the files; evaluation logits are gathered so metrics are exact over the whole
-eval set. The model is wrapped by reference.model.parallel (TorchRec's DistributedModelParallel
-for the torchrec backend: tables sharded; DDP for the pure-torch backend).
+eval set. The model is built by reference.model.parallel (TorchRec's DistributedModelParallel:
+tables sharded, dense parts data-parallel).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.distributed as torch_dist
@@ -48,14 +47,6 @@ class Distributed:
             torch.cuda.set_device(self.local_rank)
             return torch.device("cuda", self.local_rank)
         return torch.device("cpu")
-
-    def wrap(self, model: torch.nn.Module, optimizer: Any, device: torch.device) -> tuple[torch.nn.Module, Any]:
-        """The model and optimizer to train with: as given alone, data/model-parallel in a group."""
-        if self.world_size == 1:
-            return model, optimizer
-        from reference.model.parallel import distribute
-
-        return distribute(model, optimizer, device)
 
     def gather_cat(self, tensor: torch.Tensor) -> torch.Tensor:
         """Concatenate every rank's 1-D tensor in rank order (they may differ in length)."""

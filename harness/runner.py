@@ -41,8 +41,7 @@ from harness.sweep import Point
 from reference.data.loader import Dataset, open_dataset
 from reference.flops import param_counts, train_flops_per_example
 from reference.metrics import evaluate_logits
-from reference.model.dlrm import build_model
-from reference.model.optim import build_optimizer
+from reference.model.parallel import build_trainable
 
 DIVERGENCE_CHECK_EVERY = 16  # steps between loss checks: each check is a host sync on GPUs
 
@@ -163,9 +162,7 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
         seed_everything(seed)
         device = dist.device(config.device)
         dataset = open_dataset(spec, config.data_root)
-        model = build_model(spec, config.backend, device, seed)
-        optimizer = build_optimizer(model, spec.training.optimizer)
-        model, optimizer = dist.wrap(model, optimizer, device)
+        model, optimizer = build_trainable(spec, config.backend, device, seed, dist.world_size)
         log_hyperparameters(log, point, seed, config, dist)
         batch_size, rows = spec.training.batch_size, spec.data.train_rows
         steps_per_pass = dataset.train_batches_total(batch_size, rows)

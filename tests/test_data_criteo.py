@@ -101,7 +101,7 @@ def test_parser_edge_cases() -> None:
     np.testing.assert_array_equal(parsed.line, [10, 12, 15])  # CRLF accepted; empty line, "-0", "-" rejected
     assert [line for line, _ in parsed.bad] == [11, 13, 14]
     assert parsed.dense[2, 1] == -7
-    assert "1 columns" in parsed.bad[0][1]
+    assert "1 columns" in parsed.bad[0][1] and parsed.bad[1][1] == "label '-0' is not 0 or 1"
 
 
 def test_criteo_1tb_days_plain_and_gzip(tmp_path: Path) -> None:

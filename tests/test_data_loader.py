@@ -218,3 +218,21 @@ def test_cli_generate_and_info(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["data", "generate", str(workload), "--out", str(tmp_path / "other")]) == 2
     assert (tmp_path / "other/notes.txt").read_text() == "mine"
     assert main(["data", "generate", "dlrm-criteo-kaggle", "--out", str(tmp_path / "real")]) == 2
+
+
+def test_manifest_matches_the_committed_schema(tmp_path: Path) -> None:
+    import json
+
+    import jsonschema
+
+    from harness.schemas import load_schema
+
+    write_dataset(tmp_path, [10], eval_rows=4)
+    document = json.loads((tmp_path / "manifest.json").read_text())
+    jsonschema.validate(document, load_schema("dataset"))
+    document["train"]["shards"][0]["dense"]["sha256"] = "not-a-checksum"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, load_schema("dataset"))
+    (tmp_path / "manifest.json").write_text(json.dumps(document))
+    with pytest.raises(InputError, match="invalid manifest"):
+        Dataset.open(tmp_path)

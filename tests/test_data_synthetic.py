@@ -106,6 +106,16 @@ def test_rows_look_like_criteo(generated: Path) -> None:
     assert dense[:, 4].max() > 100 * np.median(dense[:, 4])  # heavy tail
 
 
+def test_eval_rows_are_not_training_rows(generated: Path) -> None:
+    def rows(split: str) -> set[bytes]:
+        table = np.concatenate([np.load(generated / f"{split}/day_0_dense.npy"),
+                                np.load(generated / f"{split}/day_0_sparse.npy")], axis=1)
+        return {row.tobytes() for row in table}
+
+    train, evaluation = rows("train"), rows("eval")
+    assert len(evaluation) == 6_000 and not train & evaluation  # a separate stream, not a resample
+
+
 def _direct_probs(spec: DataSpec, dense: np.ndarray, sparse: np.ndarray) -> np.ndarray:
     """The teacher's probabilities from its definition, one example at a time (no embedding bag)."""
     config = SyntheticConfig.from_data_spec(spec)

@@ -93,7 +93,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         try:
             kind = "criteo_kaggle" if args.format == "criteo-kaggle" else "criteo_1tb"
             manifest = convert(kind, args.inputs, tmp, ids=args.ids, cap=args.cardinality_cap,
-                               eval_share=args.eval_share, skip_bad=args.skip_bad_lines)
+                               eval_share=args.eval_share, skip_bad=args.skip_bad_lines, workers=args.workers)
             _publish(tmp, args.out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -161,6 +161,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-share", type=float, default=None,
                    help="criteo-kaggle: the last share of lines is eval (default: DLRM's day-7 split)")
     p.add_argument("--skip-bad-lines", action="store_true", help="skip and count malformed lines")
+    p.add_argument("--workers", type=int, default=None, help="parsing processes (default: CPUs - 1)")
     p.add_argument("--train-days", default="0-22", help="torchrec-npy: training days, e.g. 0-22")
     p.add_argument("--eval-day", type=int, default=23, help="torchrec-npy: the day holding the eval set")
     p.add_argument("--eval-half", choices=["first", "second", "all"], default="first",

@@ -201,7 +201,8 @@ def convert(kind: Literal["criteo_kaggle", "criteo_1tb"], files: list[Path], out
             log: bool = True, workers: int | None = None) -> DatasetManifest:
     """Convert Criteo logs into the shards + manifest of `out` (which must not hold a data set).
 
-    workers: parsing processes (default: the CPUs available)."""
+    workers: parsing processes (default: one per CPU but one, which writes the shards; with one
+    worker the parsing runs in this process)."""
     from harness import __version__
 
     missing = [Problem(str(f), "", "no such file") for f in files if not f.is_file()]
@@ -214,7 +215,7 @@ def convert(kind: Literal["criteo_kaggle", "criteo_1tb"], files: list[Path], out
     if cap is not None and cap < 2:
         raise InputError([Problem("--cardinality-cap", "", f"must be at least 2 (id 0 is 'missing'), got {cap}")])
     say = print if log else (lambda *_: None)
-    workers = workers or len(os.sched_getaffinity(0))
+    workers = workers or max(1, len(os.sched_getaffinity(0)) - 1)
     if ids == "vocabulary":
         say(f"pass 1/2: vocabularies of {len(files)} file(s)")
         vocabularies, lines = collect_vocabularies(files, skip_bad, workers)

@@ -96,11 +96,11 @@ def parse_chunk(data: bytes, first_line: int) -> Parsed:
     buf = np.frombuffer(data, dtype=np.uint8)
     if b"\r" in data:  # CRLF files: drop the carriage returns
         buf = buf[buf != 13]
+        data = buf.tobytes()
     ends = np.flatnonzero(buf == 10)
     starts = np.r_[0, ends[:-1] + 1]
     is_tab = buf == 9
     tabs = np.add.reduceat(is_tab, starts, dtype=np.int32) if starts.size else np.zeros(0, np.int32)
-    tabs[starts == ends] = 0  # reduceat gives the element itself for empty lines
     reasons = np.zeros(ends.size, dtype=np.int16)  # 0 ok, 1 columns, 2+c bad column c
     reasons[tabs != COLUMNS - 1] = 1
     good = np.flatnonzero(reasons == 0)

@@ -253,6 +253,10 @@ def open_dataset(spec: WorkloadSpec, data_root: Path) -> Dataset:
     if manifest.num_dense != data.num_dense or len(manifest.cardinalities) != data.num_sparse:
         problems.append(Problem(where, "cardinalities", f"{manifest.num_dense} dense and {len(manifest.cardinalities)} "
                                 f"categorical features, the workload wants {data.num_dense} and {data.num_sparse}"))
+    elif any(have > want for have, want in zip(manifest.cardinalities, data.feature_cardinalities, strict=True)):
+        # The model sizes its tables from the spec; larger data vocabularies would silently collide.
+        problems.append(Problem(where, "cardinalities", f"the data set's vocabularies {list(manifest.cardinalities)} "
+                                f"exceed the workload's data.cardinalities {list(data.feature_cardinalities)}"))
     for name, want, have in (("train_samples", data.train_samples, manifest.train.rows),
                              ("eval_samples", data.eval_samples, manifest.eval.rows)):
         if want > have:

@@ -50,10 +50,14 @@ class DLRM(nn.Module):
         self.dense_arch = dense_arch
         self.interaction = interaction
         self.over_arch = over_arch
+        # Scale of the gradient flowing into the tables: 1/N when N processes' sums reach them.
+        self.sparse_grad_scale = 1.0
 
     def forward(self, batch: Batch) -> torch.Tensor:
         dense = self.dense_arch(batch.dense)  # [B, D]
         sparse = self.sparse_arch(batch)  # [B, F, D]
+        if self.sparse_grad_scale != 1.0 and sparse.requires_grad:  # see reference/model/parallel.py
+            sparse.register_hook(lambda grad: grad * self.sparse_grad_scale)
         return self.over_arch(self.interaction(dense, sparse)).squeeze(1)  # [B]
 
     def dense_parameters(self) -> list[nn.Parameter]:
@@ -120,6 +124,11 @@ def build_shardable_model(spec: WorkloadSpec, device: torch.device, seed: int) -
     """
     device = torch.device(device)
     return _build(spec, "torchrec", device, torch.device("meta"), seed, shardable=True)
+
+
+def table_seed(seed: int) -> int:
+    """The seed the tables are drawn from (reference/model/parallel.py redraws them after sharding)."""
+    return _seeds(seed)[0]
 
 
 def _seeds(seed: int) -> tuple[int, int]:

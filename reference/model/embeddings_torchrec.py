@@ -56,6 +56,9 @@ class TorchRecSparseArch(SparseArch):
     ) -> None:
         """``shardable``: an ``EmbeddingBagCollection`` on the meta device for DistributedModelParallel
         (see the module docstring); ``device`` is then where the ids are mapped onto rows."""
+        if dim % 4:  # fbgemm's table-batched kernels assert it; say so before they do
+            raise ValueError(f"the torchrec backend (fbgemm) needs model.embedding.dim to be a multiple of 4, "
+                             f"got {dim}: use a multiple of 4 or --backend torch")
         super().__init__(rows, dim, device)
         from torchrec.modules.embedding_configs import EmbeddingBagConfig
         from torchrec.modules.embedding_modules import EmbeddingBagCollection

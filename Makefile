@@ -36,10 +36,10 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(VENV)/bin/recscale schemas
 
-# The scaling study of the reference submission (about an hour on 2 CPU cores; resumable: re-run
+# The scaling study of the reference submission (about 25 minutes on 2 CPU cores; resumable: re-run
 # to finish an interrupted study). `make study-report` scores it and writes the report.
 STUDY_WORKLOADS := smoke study-data study-embedding-dim study-embedding-rows study-bottom-mlp \
-                   study-top-mlp study-interaction dlrm-synthetic-scaling
+                   study-top-mlp study-interaction
 STUDY_SUBMISSION ?= submissions/reference-cpu
 STUDY_SYSTEM ?= epyc-2c_cpu_torchrec
 

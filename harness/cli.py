@@ -11,11 +11,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from harness.commands import check, data, run, score, workloads
+from harness.commands import check, data, report, run, score, workloads
 from harness.errors import InputError
 
 Command = Callable[[argparse.Namespace], int]
-COMMAND_MODULES = (workloads, data, run, check, score)
+COMMAND_MODULES = (workloads, data, run, check, score, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

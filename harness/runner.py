@@ -185,7 +185,9 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
                 start=1,
             ):
                 batch = batch.to(device, non_blocking=True)
-                loss = F.binary_cross_entropy_with_logits(model(batch), batch.labels)
+                # Sum over max(rows, 1): a rank whose slice of the last global batch is empty adds 0, not NaN.
+                loss = F.binary_cross_entropy_with_logits(model(batch), batch.labels, reduction="sum")
+                loss = loss / max(batch.size, 1)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from harness.check.report import CheckReport
 from harness.results import RunResult, SubmissionManifest
-from harness.score.models import Leaderboard
+from harness.score.models import Leaderboard, StudyReport
 from harness.spec import WorkloadSpec
 from harness.system import SystemDescription
 from reference.data.manifest import DatasetManifest
@@ -31,6 +31,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "submission": SubmissionManifest,
     "check_report": CheckReport,
     "leaderboard": Leaderboard,
+    "report": StudyReport,
     "dataset": DatasetManifest,
 }
 

@@ -25,7 +25,12 @@ LIMITS = {  # RULES.md FILE-2
     "system": 1 * MiB,
     README_FILE: 1 * MiB,
     MANIFEST_FILE: 64 * MiB,
+    "report": 8 * MiB,
+    "plot": 4 * MiB,
 }
+REPORT_DIR = "report"  # `recscale report SUB --out SUB/report`: derived files, never read by the checker
+REPORT_FILES = (README_FILE, "report.json")
+PLOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(png|svg)$")
 MAX_ENTRIES = 500_000  # stop walking a tree this big: no real submission comes near it
 RUN_DIR = re.compile(r"^run_(0|[1-9][0-9]{0,18})$")
 
@@ -67,12 +72,16 @@ def _limit_for(parts: tuple[str, ...]) -> str | None:
         return "system"
     if len(parts) == 6 and parts[0] == "results" and RUN_DIR.match(parts[4]) and parts[5] in (RESULT_FILE, MLLOG_FILE):
         return parts[5]
+    if len(parts) == 2 and parts[0] == REPORT_DIR and parts[1] in REPORT_FILES:
+        return "report"
+    if len(parts) == 3 and parts[:2] == (REPORT_DIR, "plots") and PLOT.match(parts[2]):
+        return "plot"
     return None
 
 
 def _folder_allowed(parts: tuple[str, ...]) -> bool:
     """Whether SUB-1 has a folder at `parts`: systems/, results/ and the four levels below it."""
-    if parts in (("systems",), ("results",)):
+    if parts in (("systems",), ("results",), (REPORT_DIR,), (REPORT_DIR, "plots")):
         return True
     if parts[0] != "results" or not 2 <= len(parts) <= 5 or any(p.startswith(".") for p in parts):
         return False
@@ -81,6 +90,8 @@ def _folder_allowed(parts: tuple[str, ...]) -> bool:
 
 def _add_file(inventory: Inventory, parts: tuple[str, ...], rel: str, size: int) -> None:
     inventory.sizes[rel] = size
+    if parts[0] == REPORT_DIR:
+        return  # derived by `recscale report`; size-checked only
     if parts == (MANIFEST_FILE,):
         inventory.manifest = rel
     elif parts[0] == "systems":

@@ -43,7 +43,10 @@ class Batch:
         )
 
     def is_one_hot(self) -> bool:
-        return self.sparse_values.numel() == self.sparse_lengths.numel()
+        """Exactly one id per (feature, example): comparing totals alone would let a multi-hot batch
+        whose lengths happen to add up to F x B pass."""
+        return self.sparse_values.numel() == self.sparse_lengths.numel() and bool(
+            torch.all(self.sparse_lengths == 1))
 
     def one_hot_ids(self) -> torch.Tensor:
         """ids [num_sparse, B] of one-hot data (the fast path of the embedding lookups)."""

@@ -6,21 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.commands.score import count_arg, level_arg
 from harness.errors import InputError, Problem
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _level(text: str) -> float:
-    value = float(text)
-    if not 0.5 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"a confidence level in [0.5, 1), got {value}")
-    return value
 
 
 def _refuse(submission: Path) -> int | None:
@@ -76,9 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(schemas/report.schema.json) and plots/.")
     p.add_argument("submission", type=Path, metavar="SUBMISSION_DIR", help="the submission folder")
     p.add_argument("--out", type=Path, required=True, help="output folder (created; its plots are replaced)")
-    p.add_argument("--bootstrap", type=_count, default=1000, help="bootstrap resamples per fit (1000)")
-    p.add_argument("--seed", type=_count, default=0, help="bootstrap seed (0)")
-    p.add_argument("--level", type=_level, default=0.95, help="confidence level of the intervals (0.95)")
+    p.add_argument("--bootstrap", type=count_arg, default=1000, help="bootstrap resamples per fit (1000)")
+    p.add_argument("--seed", type=count_arg, default=0, help="bootstrap seed (0)")
+    p.add_argument("--level", type=level_arg, default=0.95, help="confidence level of the intervals (0.95)")
     p.add_argument("--no-check", action="store_true",
                    help="report without running the checker (e.g. a submission still being written); the report "
                         "says it was not checked, and unreadable run records are skipped")

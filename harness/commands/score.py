@@ -9,14 +9,14 @@ from pathlib import Path
 from harness.errors import InputError, Problem
 
 
-def _positive_int(text: str) -> int:
+def count_arg(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 
-def _level(text: str) -> float:
+def level_arg(text: str) -> float:
     value = float(text)
     if not 0.5 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"a confidence level in [0.5, 1), got {value}")
@@ -68,9 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mlperf", type=Path, action="append", metavar="DIR",
                    help="MLPerf Training results: a submitter folder (results/, systems/) or a folder of them; "
                         "repeat for several")
-    p.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples per fit (1000)")
-    p.add_argument("--seed", type=_positive_int, default=0, help="bootstrap seed (0)")
-    p.add_argument("--level", type=_level, default=0.95, help="confidence level of the intervals (0.95)")
+    p.add_argument("--bootstrap", type=count_arg, default=1000, help="bootstrap resamples per fit (1000)")
+    p.add_argument("--seed", type=count_arg, default=0, help="bootstrap seed (0)")
+    p.add_argument("--level", type=level_arg, default=0.95, help="confidence level of the intervals (0.95)")
     p.add_argument("--budget-decades", type=float, default=1.0,
                    help="open division budgets: the full training set and the largest compute seen, x 10^this (1)")
     p.set_defaults(func=cmd_score)

@@ -16,7 +16,7 @@ from typing import Any
 
 from mlperf_logging.mllog import constants, mllog
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from harness.paths import REPO_ROOT
 
 # RecScale's keys beside MLPerf's standard ones (mlperf_logging.mllog.constants).
 POINT_ID = "recscale_point_id"

@@ -13,13 +13,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from harness.check.report import CheckReport
+from harness.paths import REPO_ROOT
 from harness.results import RunResult, SubmissionManifest
 from harness.score.models import Leaderboard, StudyReport
 from harness.spec import WorkloadSpec
 from harness.system import SystemDescription
 from reference.data.manifest import DatasetManifest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = REPO_ROOT / "schemas"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

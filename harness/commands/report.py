@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.score import count_arg, level_arg
+from harness.commands.score import add_fit_options
 from harness.errors import InputError, Problem
 
 
@@ -63,9 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(schemas/report.schema.json) and plots/.")
     p.add_argument("submission", type=Path, metavar="SUBMISSION_DIR", help="the submission folder")
     p.add_argument("--out", type=Path, required=True, help="output folder (created; its plots are replaced)")
-    p.add_argument("--bootstrap", type=count_arg, default=1000, help="bootstrap resamples per fit (1000)")
-    p.add_argument("--seed", type=count_arg, default=0, help="bootstrap seed (0)")
-    p.add_argument("--level", type=level_arg, default=0.95, help="confidence level of the intervals (0.95)")
+    add_fit_options(p)
     p.add_argument("--no-check", action="store_true",
                    help="report without running the checker (e.g. a submission still being written); the report "
                         "says it was not checked, and unreadable run records are skipped")

@@ -57,6 +57,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_fit_options(p: argparse.ArgumentParser) -> None:
+    """The bootstrap options every command that fits scaling laws takes."""
+    p.add_argument("--bootstrap", type=count_arg, default=1000, help="bootstrap resamples per fit (1000)")
+    p.add_argument("--seed", type=count_arg, default=0, help="bootstrap seed (0)")
+    p.add_argument("--level", type=level_arg, default=0.95, help="confidence level of the intervals (0.95)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="leaderboards (JSON, Markdown, HTML, plots) from checked submissions",
                        description="Score every submission under SUBMISSIONS_ROOT that passes `recscale check` "
@@ -68,9 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mlperf", type=Path, action="append", metavar="DIR",
                    help="MLPerf Training results: a submitter folder (results/, systems/) or a folder of them; "
                         "repeat for several")
-    p.add_argument("--bootstrap", type=count_arg, default=1000, help="bootstrap resamples per fit (1000)")
-    p.add_argument("--seed", type=count_arg, default=0, help="bootstrap seed (0)")
-    p.add_argument("--level", type=level_arg, default=0.95, help="confidence level of the intervals (0.95)")
+    add_fit_options(p)
     p.add_argument("--budget-decades", type=float, default=1.0,
                    help="open division budgets: the full training set and the largest compute seen, x 10^this (1)")
     p.set_defaults(func=cmd_score)

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 import reference.metrics  # noqa: F401  (imported up front, as in a run: its import is not generation time)
-from harness.load import load_workload
-from harness.spec import DataSpec
+from recscale.load import load_workload
+from recscale.spec import DataSpec
 from reference.data.convert import convert
 from reference.data.criteo import format_lines
 from reference.data.generate import generate_synthetic

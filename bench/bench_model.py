@@ -7,7 +7,7 @@ Criteo-Kaggle tables capped at 1M rows, dim 16, bottom 13-64-16, top 64-1); an M
 both sides (dense and sparse) so that the three variants do the same arithmetic. Batches are
 synthetic (ids ~ Zipf(1.1) folded onto each table, as CTR data is skewed), pre-generated and cycled.
 
-Per config and variant: training samples/s, achieved GFLOP/s (reference/flops.py convention), peak
+Per config and variant: training samples/s, achieved GFLOP/s (recscale/accounting.py convention), peak
 RSS while it was built and trained; a profile of one step (phases and top ops). For the MLP-bound
 config, the machine's fp32 matmul GFLOP/s from plain products of its largest layer's shapes.
 
@@ -30,13 +30,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.load import load_workload
-from harness.spec import WorkloadSpec
-from reference import flops
+from recscale import accounting as flops
+from recscale.interactions import interaction_module
+from recscale.load import load_workload
+from recscale.spec import WorkloadSpec
 from reference.data.batch import Batch
 from reference.model.dlrm import build_model
 from reference.model.init import init_dense, init_table
-from reference.model.interactions import interaction_module
+from reference.model.interactions import interaction_class
 from reference.model.mlp import mlp
 from reference.model.optim import build_optimizer
 
@@ -97,7 +98,7 @@ class PlainDLRM(nn.Module):
         params, num_sparse = spec.model.interaction, spec.data.num_sparse
         module = interaction_module(params.kind)
         self.bottom = mlp(spec.data.num_dense, spec.model.bottom_mlp, relu_after_last=True)
-        self.interaction = module.Interaction(params, num_sparse, dim)
+        self.interaction = interaction_class(params.kind)(params, num_sparse, dim)
         self.top = mlp(module.output_dim(params, num_sparse, dim), spec.model.top_mlp, relu_after_last=False)
         generator = torch.Generator().manual_seed(seed)
         for table in self.tables:

@@ -1,3 +1,1 @@
-"""RecScale harness: specs, runner, logging, results, checker, scorer and CLI."""
-
-__version__ = "0.1.0"
+"""RecScale harness: the runner, the checker, the scorer and the CLI (over recscale, the leaf layer)."""

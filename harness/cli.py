@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from harness.commands import check, data, report, run, score, workloads
-from harness.errors import InputError
+from recscale.errors import InputError
 
 Command = Callable[[argparse.Namespace], int]
 COMMAND_MODULES = (workloads, data, run, check, score, report)

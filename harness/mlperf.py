@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 
 MLLOG_TOKEN = ":::MLLOG"
 SYSJSON_TOKEN = ":::SYSJSON"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKLOADS = REPO_ROOT / "workloads"

@@ -23,23 +23,16 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from harness import __version__
-from harness import mllog as keys
 from harness.distributed import Distributed
 from harness.mllog import RunLog, now_ms
-from harness.results import (
-    MLLOG_FILE,
-    ComponentCounts,
-    CurvePoint,
-    HarnessInfo,
-    Metrics,
-    Quality,
-    RunResult,
-)
-from harness.spec import WorkloadSpec
-from harness.sweep import Point
+from recscale import __version__
+from recscale import logkeys as keys
+from recscale.accounting import param_counts, train_flops_per_example
+from recscale.layout import MLLOG_FILE
+from recscale.records import ComponentCounts, CurvePoint, HarnessInfo, Metrics, Quality, RunResult
+from recscale.spec import WorkloadSpec
+from recscale.sweep import Point
 from reference.data.loader import Dataset, open_dataset
-from reference.flops import param_counts, train_flops_per_example
 from reference.metrics import evaluate_logits
 from reference.model.parallel import build_trainable
 

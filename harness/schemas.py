@@ -14,10 +14,10 @@ from pydantic import BaseModel
 
 from harness.check.report import CheckReport
 from harness.paths import REPO_ROOT
-from harness.results import RunResult, SubmissionManifest
 from harness.score.models import Leaderboard, StudyReport
-from harness.spec import WorkloadSpec
-from harness.system import SystemDescription
+from recscale.records import RunResult, SubmissionManifest
+from recscale.spec import WorkloadSpec
+from recscale.system import SystemDescription
 from reference.data.manifest import DatasetManifest
 
 SCHEMA_DIR = REPO_ROOT / "schemas"
@@ -55,7 +55,7 @@ def load_schema(name: str, directory: Path = SCHEMA_DIR) -> dict[str, Any]:
 
 
 def write_all(directory: Path = SCHEMA_DIR) -> list[Path]:
-    from harness.results import atomic_write_text
+    from recscale.io import atomic_write_text
 
     written = []
     for name in SCHEMA_MODELS:

@@ -16,24 +16,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from harness import __version__
 from harness.distributed import Distributed
-from harness.errors import InputError, Problem
-from harness.load import load_points
-from harness.results import (
-    MANIFEST_FILE,
-    RESULT_FILE,
-    RunResult,
-    SubmissionManifest,
-    atomic_write_json,
-    collect_runs,
-    read_result,
-    run_dir,
-    system_file,
-)
+from harness.machine import capture
 from harness.runner import RunConfig, train_run, utc_now
-from harness.sweep import Point
-from harness.system import SystemDescription, capture
+from recscale import __version__
+from recscale.errors import InputError, Problem
+from recscale.io import atomic_write_json
+from recscale.layout import MANIFEST_FILE, RESULT_FILE, collect_runs, read_result, run_dir, system_file
+from recscale.load import load_points
+from recscale.records import RunResult, SubmissionManifest
+from recscale.sweep import Point
+from recscale.system import SystemDescription
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from harness.spec import WorkloadSpec
+from recscale.spec import WorkloadSpec
 from reference.data.batch import Batch
 from reference.model.dlrm import BACKENDS
 

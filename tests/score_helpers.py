@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.load import load_points
-from harness.results import (
+from recscale.io import atomic_write_json, sha256_file
+from recscale.layout import run_dir, system_file
+from recscale.load import load_points
+from recscale.records import (
     ComponentCounts,
     CurvePoint,
     HarnessInfo,
@@ -27,13 +29,9 @@ from harness.results import (
     Quality,
     RunResult,
     SubmissionManifest,
-    atomic_write_json,
-    run_dir,
-    sha256_file,
-    system_file,
 )
-from harness.sweep import Point
-from harness.system import SoftwareStack, SystemDescription
+from recscale.sweep import Point
+from recscale.system import SoftwareStack, SystemDescription
 
 REPO = Path(__file__).resolve().parent.parent
 SYNTHETIC = REPO / "workloads" / "dlrm-synthetic-scaling.yaml"

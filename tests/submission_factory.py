@@ -1,8 +1,8 @@
 """Writes small valid RecScale submissions, exactly as /work/notes RUN_CONTRACT says a run writes them.
 
 For tests (and bench/bench_check.py) that must not train: the points come from a real workload
-file (harness.load), the records are the real models (harness.results, harness.system), the
-parameter and FLOP counts are reference/flops.py's, and the log lines are the ones
+file (recscale.load), the records are the real models (harness.results, harness.system), the
+parameter and FLOP counts are recscale/accounting.py's, and the log lines are the ones
 mlperf_logging.mllog writes (same keys, same order). The training itself is simulated: each
 evaluation gets made-up metrics that reach the target at a chosen evaluation, or never.
 
@@ -19,28 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness import __version__
-from harness.load import load_points
-from harness.results import (
-    MANIFEST_FILE,
-    MLLOG_FILE,
-    RESULT_FILE,
-    ComponentCounts,
-    CurvePoint,
-    HarnessInfo,
-    Metrics,
-    Quality,
-    RunResult,
-    SubmissionManifest,
-    atomic_write_json,
-    atomic_write_text,
-    collect_runs,
-    run_dir,
-    system_file,
-)
-from harness.sweep import Point
-from harness.system import SoftwareStack, SystemDescription
-from reference.flops import param_counts, train_flops_per_example
+from recscale import __version__
+from recscale.accounting import param_counts, train_flops_per_example
+from recscale.io import atomic_write_json, atomic_write_text
+from recscale.layout import MANIFEST_FILE, MLLOG_FILE, RESULT_FILE, collect_runs, run_dir, system_file
+from recscale.load import load_points
+from recscale.records import ComponentCounts, CurvePoint, HarnessInfo, Metrics, Quality, RunResult, SubmissionManifest
+from recscale.sweep import Point
+from recscale.system import SoftwareStack, SystemDescription
 
 REPO = Path(__file__).resolve().parent.parent
 START_MS = 1_750_000_000_000

@@ -23,7 +23,7 @@ from submission_factory import (
 )
 
 from harness.check import RULES, check_submission
-from harness.sweep import spec_sha256
+from recscale.sweep import spec_sha256
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ import pytest
 
 from harness.check import check_submission
 from harness.paths import DEFAULT_WORKLOADS
-from harness.system import REQUIRED_FIELDS
+from recscale.system import REQUIRED_FIELDS
 
 SMALLEST_POINT = "data.fraction=0.5,model.bottom_mlp=32-4,model.embedding.dim=4"
 

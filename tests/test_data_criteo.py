@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.errors import InputError
+from recscale.errors import InputError
 from reference.data import criteo
 from reference.data.convert import NpyWriter, convert, kaggle_parts
 from reference.data.criteo import count_lines, parse_chunk, parse_log

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from harness.cli import main
-from harness.errors import InputError
-from harness.load import load_workload
-from harness.spec import DataSpec
+from recscale.errors import InputError
+from recscale.load import load_workload
+from recscale.spec import DataSpec
 from reference.data import generate
 from reference.data.loader import SHUFFLE_BLOCK, Dataset, _BlockOrder, open_dataset
 from reference.data.manifest import (

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.errors import InputError
+from recscale.errors import InputError
 from reference.data.loader import Dataset
 from reference.data.npy import index_days
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.spec import DataSpec
+from recscale.spec import DataSpec
 from reference.data import generate
 from reference.data.generate import generate_synthetic
 from reference.data.loader import Dataset, bayes_metrics

@@ -1,4 +1,4 @@
-"""reference/flops.py: parameter counts against the built model; FLOPs and bytes by hand."""
+"""recscale/accounting.py: parameter counts against the built model; FLOPs and bytes by hand."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import torch
 from model_helpers import CPU, INTERACTIONS, backends, one_hot_batch, tiny_spec
 from torch.utils.flop_counter import FlopCounterMode
 
-from harness.load import load_workload
 from harness.paths import DEFAULT_WORKLOADS
-from harness.spec import WorkloadSpec
-from reference import flops
+from recscale import accounting as flops
+from recscale.load import load_workload
+from recscale.spec import WorkloadSpec
 from reference.model.dlrm import build_model
 
 META = torch.device("meta")

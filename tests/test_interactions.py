@@ -9,8 +9,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from recscale.interactions import dcn, dot, interaction_module, interaction_modules, wukong
 from reference.model.init import init_dense
-from reference.model.interactions import dcn, dot, interaction_module, interaction_modules, wukong
+from reference.model.interactions import interaction_class
 
 F, D, B = 5, 4, 3
 EXAMPLES = {
@@ -21,7 +22,7 @@ EXAMPLES = {
 
 
 def _build(params: object, num_sparse: int = F, dim: int = D, seed: int = 0) -> torch.nn.Module:
-    module = interaction_module(params.kind).Interaction(params, num_sparse, dim)
+    module = interaction_class(params.kind)(params, num_sparse, dim)
     init_dense(module, torch.Generator().manual_seed(seed))
     return module
 
@@ -33,6 +34,12 @@ def _inputs(num_sparse: int = F, dim: int = D, batch: int = B) -> tuple[torch.Te
 
 def test_every_registered_interaction_has_an_example() -> None:
     assert set(interaction_modules()) == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_every_interaction_has_its_nn_module(kind: str) -> None:
+    """Both halves of an interaction exist: recscale.interactions.<kind> and its nn.Module."""
+    assert issubclass(interaction_class(kind), torch.nn.Module)
 
 
 @pytest.mark.parametrize("kind", sorted(EXAMPLES))
@@ -156,8 +163,8 @@ def test_hand_counted_flops_and_params() -> None:
 
 
 def test_spec_and_accounting_import_without_torch() -> None:
-    """The spec language and reference/flops.py stay torch-free (fast validation, scorer)."""
-    code = "import sys, harness.spec, reference.flops; sys.exit('torch' in sys.modules)"
+    """The spec language and recscale/accounting.py stay torch-free (fast validation, scorer)."""
+    code = "import sys, recscale.spec, recscale.accounting; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError
 from harness.mlperf import (
     KNOWN_TARGETS,
     olympic_mean,
@@ -16,6 +15,7 @@ from harness.mlperf import (
     parse_mllog_lines,
     read_mlperf_package,
 )
+from recscale.errors import InputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 V40 = FIXTURES / "mlperf_training_v4.0" / "NVIDIA"

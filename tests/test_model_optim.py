@@ -6,7 +6,7 @@ import pytest
 import torch
 from model_helpers import CPU, backends, one_hot_batch, tiny_spec
 
-from harness.spec import OptimizersSpec
+from recscale.spec import OptimizersSpec
 from reference.model.dlrm import build_model
 from reference.model.optim import SparseRowWiseAdagrad, build_optimizer
 

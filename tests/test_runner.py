@@ -15,10 +15,11 @@ import pytest
 import yaml
 
 from harness import schemas
-from harness.load import load_points
-from harness.results import MANIFEST_FILE, RunResult, read_result
 from harness.runner import RunConfig, eval_schedule, train_run
 from harness.submission import run_sweep
+from recscale.layout import MANIFEST_FILE, read_result
+from recscale.load import load_points
+from recscale.records import RunResult
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "tests" / "fixtures" / "workloads" / "tiny.yaml"
@@ -158,7 +159,7 @@ def test_sweep_writes_submission_and_resumes(tmp_path: Path) -> None:
 
 
 def test_resume_refuses_results_of_another_spec(tmp_path: Path) -> None:
-    from harness.errors import InputError
+    from recscale.errors import InputError
 
     sub = tmp_path / "sub"
     run_sweep(TINY, sub, config(tmp_path), point_ids=["data.fraction=0.5"], seeds=[0], announce=lambda _: None)
@@ -169,7 +170,7 @@ def test_resume_refuses_results_of_another_spec(tmp_path: Path) -> None:
 
 
 def test_unknown_point_is_an_input_error(tmp_path: Path) -> None:
-    from harness.errors import InputError
+    from recscale.errors import InputError
 
     with pytest.raises(InputError, match=r"no point 'data\.fraction=0\.3'"):
         run_sweep(TINY, tmp_path / "sub", config(tmp_path), point_ids=["data.fraction=0.3"])

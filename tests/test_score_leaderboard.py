@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from score_helpers import Law, make_records, synthetic_points, system_description, write_submission
 
-from harness.errors import InputError
 from harness.score.leaderboard import (
     aggregate_times,
     build_entries,
@@ -17,6 +16,7 @@ from harness.score.leaderboard import (
     open_boards,
     stack_of,
 )
+from recscale.errors import InputError
 
 
 @pytest.mark.parametrize(("times", "n_runs", "expected", "rule"), [

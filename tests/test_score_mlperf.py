@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from harness.errors import InputError
 from harness.score.mlperf_scores import find_packages, mlperf_rows, round_of
+from recscale.errors import InputError
 
 V40 = FIXTURES / "mlperf_training_v4.0"
 V31 = FIXTURES / "mlperf_training_v3.1"

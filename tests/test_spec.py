@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from harness.cli import main
-from harness.errors import InputError
-from harness.load import load_points, load_workload
-from harness.sweep import expand, point_id, spec_sha256
+from recscale.errors import InputError
+from recscale.load import load_points, load_workload
+from recscale.sweep import expand, point_id, spec_sha256
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "workloads" / "smoke.yaml"

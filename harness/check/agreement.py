@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness import mllog as k
 from harness.check.logs import METRIC_NAMES, LogFacts, as_int, as_number
 from harness.check.report import Findings
 from harness.check.specview import SpecView
-from harness.results import Metrics, RunResult
+from recscale import logkeys as k
+from recscale.records import Metrics, RunResult
 
 TIME_TOLERANCE_S = 0.002  # time_ms is whole milliseconds
 RELATIVE = 1e-9
@@ -132,7 +132,7 @@ def check_values(result: RunResult, facts: LogFacts, spec: SpecView, spec_sha256
 
 
 def check_accounting(result: RunResult, spec: SpecView, file: str, out: Findings) -> None:
-    """RUN-5: params and FLOPs per example are reference/flops.py's; train_flops follows from them."""
+    """RUN-5: params and FLOPs per example are recscale/accounting.py's; train_flops follows from them."""
     if spec.params is None or spec.flops_per_example is None:
         out.note("RUN-5", file, "the spec is not one this repository can read: parameter and FLOP counts not verified")
     else:
@@ -141,7 +141,7 @@ def check_accounting(result: RunResult, spec: SpecView, file: str, out: Findings
                                         spec.flops_per_example)):
             if recorded != wanted:
                 part = next((key for key in wanted if recorded.get(key) != wanted[key]), "total")
-                out.error("RUN-5", file, f"{name}.{part} is {recorded.get(part)}, reference/flops.py counts "
+                out.error("RUN-5", file, f"{name}.{part} is {recorded.get(part)}, recscale/accounting.py counts "
                           f"{wanted[part]}")
     expected = result.flops_per_example.total * result.samples_seen
     if not (close(result.train_flops, expected) or result.train_flops == expected == 0):

@@ -11,18 +11,18 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from harness import __version__
 from harness.check import agreement, convergence, logs, rules, timing
 from harness.check.files import Inventory, RunFolder, scan, show
 from harness.check.report import RULES, CheckReport, Findings, outcomes
 from harness.check.rules import RunCheck, Workloads
 from harness.check.schema import check_document, load_record, read_bytes, to_record
 from harness.check.specview import SpecView, parse_spec, view_of
-from harness.errors import InputError, Problem
 from harness.paths import DEFAULT_WORKLOADS
-from harness.results import RunResult, SubmissionManifest
-from harness.sweep import spec_sha256
-from harness.system import SystemDescription
+from recscale import __version__
+from recscale.errors import InputError, Problem
+from recscale.records import RunResult, SubmissionManifest
+from recscale.sweep import spec_sha256
+from recscale.system import SystemDescription
 
 
 def utc_now() -> str:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from harness.check.report import Findings
 from harness.check.rules import RunCheck
-from harness.errors import InputError, Problem
 from harness.paths import REPO_ROOT
-from harness.results import RESULT_FILE, read_result
+from recscale.errors import InputError, Problem
+from recscale.layout import RESULT_FILE, read_result
 
 ALPHA = 0.05
 MIN_REFERENCE_RUNS = 2

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from harness.check.report import Findings
-from harness.results import MANIFEST_FILE, MLLOG_FILE, RESULT_FILE
+from recscale.layout import MANIFEST_FILE, MLLOG_FILE, RESULT_FILE
 
 MiB = 1 << 20
 README_FILE = "README.md"

@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import mllog as k
 from harness.check.report import Findings
 from harness.check.specview import SpecView
 from harness.mlperf import MLLogEvent, parse_mllog_lines
+from recscale import logkeys as k
 
 PIT, START, END = "POINT_IN_TIME", "INTERVAL_START", "INTERVAL_END"
 SUBMISSION_KEYS = (k.SUBMISSION_BENCHMARK, k.SUBMISSION_DIVISION, k.SUBMISSION_ORG, k.SUBMISSION_PLATFORM,

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from mlperf_logging.benchmark_meta import get_result_file_counts
 
-from harness import __version__
 from harness.check.checker import utc_now
 from harness.check.report import (
     MLPERF_RULES,
@@ -24,6 +23,7 @@ from harness.check.report import (
     outcomes,
 )
 from harness.mlperf import MLPerfPackage, MLPerfRun, read_mlperf_package
+from recscale import __version__
 
 ONCE = ("submission_benchmark", "submission_org", "submission_division", "submission_platform",
         "global_batch_size", "train_samples", "eval_samples", "init_stop", "run_start", "run_stop")

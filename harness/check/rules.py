@@ -1,6 +1,6 @@
 """The rules concern: divisions, runs per point, seeds, systems and the manifest.
 
-CLOSED-*/OPEN-* recompute each point from the repository's workload file (harness.load, the same
+CLOSED-*/OPEN-* recompute each point from the repository's workload file (recscale.load, the same
 code that made the points) and compare; RUN-*, SYS-*, SUB-3/4/5 compare the records with each
 other. Only data from the submission is read, through the schema concern.
 """
@@ -13,18 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import mllog as k
 from harness.check.agreement import same
 from harness.check.files import Inventory, RunFolder, manifest_path_problem, show
 from harness.check.logs import LogFacts
 from harness.check.report import Findings
 from harness.check.specview import SpecView, hyperparameters
-from harness.errors import InputError
-from harness.load import load_points
-from harness.results import RunResult, SubmissionManifest
-from harness.spec import WorkloadSpec
-from harness.sweep import Point
-from harness.system import REQUIRED_FIELDS, SystemDescription
+from recscale import logkeys as k
+from recscale.errors import InputError
+from recscale.load import load_points
+from recscale.records import RunResult, SubmissionManifest
+from recscale.spec import WorkloadSpec
+from recscale.sweep import Point
+from recscale.system import REQUIRED_FIELDS, SystemDescription
 
 WORKLOAD_ID = re.compile(WorkloadSpec.model_fields["id"].metadata[0].pattern)
 OPEN_FIXED = ("data", "quality", "training.passes", "training.eval_every", "runs_per_point")  # OPEN-2

@@ -1,6 +1,6 @@
 """The schema concern: every JSON file of a submission is strict JSON valid against schemas/ (SUB-2).
 
-Strict means what the writers produce (harness.results.atomic_write_json): UTF-8, no NaN or
+Strict means what the writers produce (recscale.records.atomic_write_json): UTF-8, no NaN or
 Infinity, no duplicate keys (Python's json keeps the last one silently, so a file could say two
 things). Validation uses the committed schemas with jsonschema's Draft 2020-12 validator; the
 typed records the other concerns use are built only from documents that passed.

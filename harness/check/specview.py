@@ -1,7 +1,7 @@
 """The parts of a run's resolved spec that the log checks need, read without trusting the spec.
 
 A result's `spec` is a JSON object written by the submitter. When it is a valid workload spec it
-is read through harness.spec; otherwise (an open-division spec this repository cannot build, or a
+is read through recscale.spec; otherwise (an open-division spec this repository cannot build, or a
 broken one, which the rules concern reports) the point's spec from the workload file stands in
 for the sections the open division may not change (RULES.md OPEN-2), and the rest is unknown.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.spec import WorkloadSpec
-from reference.flops import param_counts, train_flops_per_example
+from recscale.accounting import param_counts, train_flops_per_example
+from recscale.spec import WorkloadSpec
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class SpecView:
     eval_samples: int | None = None
     batch_size: int | None = None
     hyper: dict[str, Any] | None = None  # log key -> the value the spec gives it (CLOSED-4, LOG-6)
-    params: dict[str, int] | None = None  # reference/flops.py's accounting of the spec (RUN-5)
+    params: dict[str, int] | None = None  # recscale/accounting.py's accounting of the spec (RUN-5)
     flops_per_example: dict[str, int] | None = None
 
     def reached(self, value: Any) -> bool | None:

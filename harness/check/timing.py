@@ -5,10 +5,10 @@ Works on the LogFacts of harness.check.logs after the evaluations were collected
 
 from __future__ import annotations
 
-from harness import mllog as k
 from harness.check.logs import EVAL_GROUP, HYPER_KEYS, SUBMISSION_KEYS, LogFacts
 from harness.check.report import Findings
 from harness.check.specview import SpecView
+from recscale import logkeys as k
 
 CADENCE_STEPS = 2  # LOG-5 tolerance: evaluations happen at whole steps
 

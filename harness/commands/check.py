@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 
 if TYPE_CHECKING:  # the checker is imported when the command runs
     from harness.check import CheckReport
@@ -36,7 +36,7 @@ def _print_report(report: CheckReport, verbose: bool) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from harness.check import check_mlperf_package, check_submission
-    from harness.results import atomic_write_json
+    from recscale.io import atomic_write_json
 
     if args.mlperf:
         if args.reference or args.no_reference:

@@ -8,13 +8,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness.errors import InputError, Problem
 from harness.paths import resolve_workload
-from reference.data.cardinalities import NAMED_CARDINALITIES
+from recscale.cardinalities import NAMED_CARDINALITIES
+from recscale.errors import InputError, Problem
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from harness.load import load_points
+    from recscale.load import load_points
     from reference.data.generate import data_spec_key, is_current, materialise
     from reference.data.manifest import read_manifest
 

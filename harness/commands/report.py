@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from harness.commands.score import add_fit_options
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 
 
 def _refuse(submission: Path) -> int | None:

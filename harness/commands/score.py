@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 
 
 def count_arg(text: str) -> int:

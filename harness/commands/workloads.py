@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.errors import InputError, Problem
 from harness.paths import DEFAULT_WORKLOADS, resolve_workload
+from recscale.errors import InputError, Problem
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.load import load_points, workload_files
+    from recscale.load import load_points, workload_files
 
     files = workload_files(args.paths or [DEFAULT_WORKLOADS])
     if not files:
@@ -30,7 +30,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from harness.load import load_points, workload_files
+    from recscale.load import load_points, workload_files
 
     problems: list[Problem] = []
     rows = [("id", "ver", "points", "runs", "data", "train rows", "target", "file")]
@@ -52,7 +52,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_points(args: argparse.Namespace) -> int:
-    from harness.load import load_points
+    from recscale.load import load_points
 
     spec, points = load_points(resolve_workload(args.workload))
     print(f"# {spec.id} v{spec.version}: {len(points)} points x {spec.runs_per_point} runs")

@@ -21,9 +21,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.errors import InputError, Problem
 from harness.mlperf import olympic_mean
-from harness.results import MANIFEST_FILE, RESULT_FILE, RunResult, SubmissionManifest, system_file
 from harness.score.fit import PowerLawFit
 from harness.score.models import (
     ClosedBoard,
@@ -37,7 +35,10 @@ from harness.score.models import (
     WorkloadReport,
 )
 from harness.score.report import LOSS_DEFINITION, Study, build_study, from_loss, summarize_fit, to_loss
-from harness.system import SystemDescription
+from recscale.errors import InputError, Problem
+from recscale.layout import MANIFEST_FILE, RESULT_FILE, system_file
+from recscale.records import RunResult, SubmissionManifest
+from recscale.system import SystemDescription
 
 OLYMPIC_MIN_RUNS = 3  # with fewer runs nothing is dropped (SCORE-1)
 M = TypeVar("M", bound=BaseModel)
@@ -129,8 +130,8 @@ def aggregate_times(times: Sequence[float], n_runs: int) -> tuple[float | None, 
 
 def _sweep_points(workload_id: str, version: int, seen: set[str]) -> list[str]:
     """The points of a workload's sweep: its file in workloads/ when it has this version, else those seen."""
-    from harness.load import load_points, workload_files
     from harness.paths import DEFAULT_WORKLOADS
+    from recscale.load import load_points, workload_files
 
     for file in workload_files([DEFAULT_WORKLOADS]):
         try:

@@ -17,11 +17,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.errors import InputError, Problem
 from harness.mlperf import MLPerfPackage, MLPerfRun, read_mlperf_package
 from harness.score.fit import FitError, fit_power_law
 from harness.score.models import MLPerfRow, MLPerfRunRow, PowerLawSummary, Stack
 from harness.score.report import summarize_fit
+from recscale.errors import InputError, Problem
 
 BENCHMARK = "dlrm_dcnv2"
 _ROUND = re.compile(r"(?:^|[_-])(v\d+(?:\.\d+)+)$")

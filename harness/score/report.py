@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.results import RunResult
 from harness.score.fit import DEFAULT_BOOT, DEFAULT_LEVEL, FitError, PowerLawFit, fit_power_law
 from harness.score.joint import JointFit, fit_joint
 from harness.score.models import (
@@ -41,6 +40,7 @@ from harness.score.models import (
     SliceFit,
     WorkloadReport,
 )
+from recscale.records import RunResult
 
 LOSS_DEFINITION = {"ne": "ne", "logloss": "logloss", "auc": "1 - auc"}
 COMPONENTS = ("embedding", "bottom_mlp", "interaction", "top_mlp")

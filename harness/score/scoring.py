@@ -16,9 +16,6 @@ from typing import Any
 
 import jsonschema
 
-from harness import __version__
-from harness.errors import InputError, Problem
-from harness.results import atomic_write_text
 from harness.score.leaderboard import (
     Submission,
     build_entries,
@@ -29,6 +26,9 @@ from harness.score.leaderboard import (
     reports_of,
 )
 from harness.score.models import Leaderboard, Settings, SubmissionStatus
+from recscale import __version__
+from recscale.errors import InputError, Problem
+from recscale.io import atomic_write_text
 
 SIGNIFICANT_DIGITS = 10
 

@@ -35,9 +35,6 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from harness import __version__
-from harness.errors import InputError, Problem
-from harness.results import MANIFEST_FILE, RESULT_FILE, RunResult, SubmissionManifest
 from harness.score.fit import DEFAULT_BOOT, DEFAULT_LEVEL, PowerLawFit
 from harness.score.models import (
     SliceFit,
@@ -60,6 +57,10 @@ from harness.score.report import (
     summarize_fit,
 )
 from harness.score.study_summary import rank, summarize
+from recscale import __version__
+from recscale.errors import InputError, Problem
+from recscale.layout import MANIFEST_FILE, RESULT_FILE
+from recscale.records import RunResult, SubmissionManifest
 
 
 def _samples(p: PointData) -> float:

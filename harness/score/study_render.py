@@ -238,7 +238,7 @@ def report_json(report: StudyReport) -> str:
 
 def write_report(report: StudyReport, studies: Sequence[GroupStudy], out: Path) -> list[Path]:
     """Plots (stale ones removed), report.json and README.md under `out`; the files written."""
-    from harness.results import atomic_write_text
+    from recscale.io import atomic_write_text
 
     plots = out / "plots"
     names = write_plots(report, studies, plots)

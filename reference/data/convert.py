@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 from reference.data.criteo import NUM_DENSE, NUM_SPARSE, Parsed, check_bad, count_lines, map_chunks
 from reference.data.manifest import (
     ConversionInfo,
@@ -203,7 +203,7 @@ def convert(kind: Literal["criteo_kaggle", "criteo_1tb"], files: list[Path], out
 
     workers: parsing processes (default: one per CPU but one, which writes the shards; with one
     worker the parsing runs in this process)."""
-    from harness import __version__
+    from recscale import __version__
 
     missing = [Problem(str(f), "", "no such file") for f in files if not f.is_file()]
     if missing:

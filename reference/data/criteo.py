@@ -20,7 +20,7 @@ from typing import BinaryIO, TypeVar
 
 import numpy as np
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 
 T = TypeVar("T")
 NUM_DENSE, NUM_SPARSE = 13, 26

@@ -51,7 +51,7 @@ from reference.data.synthetic import (
 )
 
 if TYPE_CHECKING:
-    from harness.spec import DataSpec
+    from recscale.spec import DataSpec
 
 BLOCKS_PER_TASK = 4
 
@@ -173,7 +173,7 @@ def generate_synthetic(data: DataSpec, out: Path, workers: int | None = None,
 def _finish(out: Path, data: DataSpec, config: SyntheticConfig, teacher: Teacher,
             plans: list[_SplitPlan]) -> DatasetManifest:
     """Checksum the files, score the eval set with the teacher, write the manifest."""
-    from harness import __version__
+    from recscale import __version__
     from reference.data.loader import bayes_metrics
 
     paths = [path for plan in plans for path in plan.files(out).values()]

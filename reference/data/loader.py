@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 from reference.data.batch import Batch
 from reference.data.manifest import DatasetManifest, Split, check_files, open_array, read_manifest
 
 if TYPE_CHECKING:
-    from harness.spec import WorkloadSpec
+    from recscale.spec import WorkloadSpec
 
 SHUFFLE_BLOCK = 32
 _SHUFFLE_KEY = 200

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 
 MANIFEST_FILE = "manifest.json"
 VERIFIED_FILE = ".verified.json"
@@ -220,7 +220,7 @@ def read_manifest(root: Path) -> DatasetManifest:
 
 
 def write_manifest(root: Path, manifest: DatasetManifest) -> None:
-    from harness.results import atomic_write_json
+    from recscale.io import atomic_write_json
 
     atomic_write_json(root / MANIFEST_FILE, manifest)
 
@@ -248,7 +248,7 @@ def _read_stamps(root: Path) -> dict[str, _Stamp]:
 
 def record_verified(root: Path, files: list[ArrayFile]) -> None:
     """Remember that these files (as they are now) match their sha256; best effort (read-only dirs)."""
-    from harness.results import atomic_write_text
+    from recscale.io import atomic_write_text
 
     stamps = _read_stamps(root)
     for entry in files:

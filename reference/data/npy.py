@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from harness.errors import InputError, Problem
+from recscale.errors import InputError, Problem
 from reference.data.manifest import (
     ConversionInfo,
     DatasetManifest,
@@ -65,7 +65,7 @@ def index_days(src: Path, out: Path, train_days: list[int], eval_day: int, cardi
                source: Source = "npy", multi_hot: bool = False, eval_half: Half = "first",
                log: bool = True) -> DatasetManifest:
     """Write a manifest in `out` over the preprocessed days in `src` (files stay where they are)."""
-    from harness import __version__
+    from recscale import __version__
 
     if not src.is_dir():
         raise InputError([Problem(str(src), "", "no such folder")])

@@ -44,7 +44,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 if TYPE_CHECKING:
-    from harness.spec import DataSpec
+    from recscale.spec import DataSpec
 
 GENERATOR_VERSION = 1
 BLOCK_ROWS = 1 << 15

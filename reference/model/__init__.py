@@ -8,5 +8,5 @@
 - mlp.py, init.py: the MLPs and the seeded initialisation; arithmetic.py: torch-free counting;
 - optim.py: ``build_optimizer(model, spec)``: dense torch.optim + sparse (fused or sparse-gradient).
 
-Parameter and FLOP accounting per component is reference/flops.py.
+Parameter and FLOP accounting per component is recscale/accounting.py.
 """

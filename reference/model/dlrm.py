@@ -3,7 +3,7 @@
 - ``sparse_arch``: one embedding table per categorical feature (rows = the spec's
   ``model.embedding.rows(data.feature_cardinalities)``, dim D), sum-pooled -> [B, F, D];
 - ``dense_arch``: the bottom MLP over the ``data.num_dense`` dense features, ReLU after every layer;
-- ``interaction``: ``reference.model.interactions.interaction_module(kind).Interaction``;
+- ``interaction``: ``reference.model.interactions.interaction_class(kind)``;
 - ``over_arch``: the top MLP, ReLU between layers, the last layer linear -> one logit.
 
 Two backends hold the tables (reference/model/embeddings*.py): ``torchrec`` (fbgemm's fused
@@ -19,16 +19,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.spec import WorkloadSpec
+from recscale.interactions import interaction_module
+from recscale.spec import WorkloadSpec
 from reference.data.batch import Batch
 from reference.model.embeddings import SparseArch, TorchSparseArch
 from reference.model.init import init_dense, init_table
-from reference.model.interactions import interaction_module
+from reference.model.interactions import interaction_class
 from reference.model.mlp import mlp
 
 Backend = Literal["torchrec", "torch"]
 BACKENDS: tuple[Backend, ...] = ("torchrec", "torch")
-# Components in reference/flops.py's terms, and the submodule holding each.
+# Components in recscale/accounting.py's terms, and the submodule holding each.
 COMPONENTS: dict[str, str] = {
     "embedding": "sparse_arch",
     "bottom_mlp": "dense_arch",
@@ -65,7 +66,7 @@ class DLRM(nn.Module):
         return [p for name, p in self.named_parameters() if not name.startswith("sparse_arch.")]
 
     def param_counts(self) -> dict[str, int]:
-        """Parameters per component (reference/flops.py's keys), counted on the built modules."""
+        """Parameters per component (recscale/accounting.py's keys), counted on the built modules."""
         counts = {
             component: sum(p.numel() for p in getattr(self, attribute).parameters())
             for component, attribute in COMPONENTS.items()
@@ -91,7 +92,7 @@ def _dense_parts(spec: WorkloadSpec) -> tuple[nn.Module, nn.Module, nn.Module]:
     num_sparse, dim = spec.data.num_sparse, model.embedding.dim
     dense_arch = mlp(spec.data.num_dense, model.bottom_mlp, relu_after_last=True)
     module = interaction_module(model.interaction.kind)
-    interaction = module.Interaction(model.interaction, num_sparse, dim)
+    interaction = interaction_class(model.interaction.kind)(model.interaction, num_sparse, dim)
     over_arch = mlp(module.output_dim(model.interaction, num_sparse, dim), model.top_mlp, relu_after_last=False)
     return dense_arch, interaction, over_arch
 

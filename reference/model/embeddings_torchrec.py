@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from harness.spec import SparseOptimizerSpec
+from recscale.spec import SparseOptimizerSpec
 from reference.data.batch import Batch
 from reference.model.embeddings import SparseArch, feature_name, table_ids, table_name
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from harness.spec import DenseOptimizerSpec, OptimizersSpec, SparseOptimizerSpec
+from recscale.spec import DenseOptimizerSpec, OptimizersSpec, SparseOptimizerSpec
 from reference.model.dlrm import DLRM
 
 

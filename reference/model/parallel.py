@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from harness.spec import WorkloadSpec
+from recscale.spec import WorkloadSpec
 from reference.model.dlrm import Backend, build_model, build_shardable_model, table_seed
 from reference.model.embeddings import table_name
 from reference.model.init import init_table

@@ -1,43 +1,47 @@
-"""DCNv2 low-rank cross network (Wang et al. 2021), as in the MLPerf DLRM-DCNv2 reference.
-
-The input is x0 = [dense, e_1, ..., e_F] flattened, N = (F + 1) D wide; layer l computes
-``x_{l+1} = x0 * (W_l (V_l x_l) + b_l) + x_l`` with V_l: [r, N], W_l: [N, r], b_l: [N] (torchrec's
-``LowRankCrossNet`` inside ``InteractionDCNArch``, which MLPerf's torchrec_dlrm uses). The output is
-the last x_l, N wide, which torchrec's DLRM_DCN feeds to the over arch.
-The nn.Module lives in ``_nn_dcn.py`` (imported on first use of ``Interaction``).
-"""
+"""The DCNv2 low-rank cross network's nn.Module (see recscale/interactions/dcn.py for the definition and accounting)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import math
 
-from pydantic import Field
+import torch
+from torch import nn
 
-from reference.model.interactions import InteractionParams, lazy_attribute
-
-
-class Params(InteractionParams):
-    kind: Literal["dcn"] = "dcn"
-    layers: int = Field(3, ge=1, description="number of cross layers")
-    low_rank: int = Field(512, ge=1, description="rank of each layer's factorised weight W = U V")
+from recscale.interactions.dcn import Params, output_dim
 
 
-__getattr__ = lazy_attribute("reference.model.interactions._nn_dcn", {"Interaction": "DCNInteraction"})
+class Interaction(nn.Module):
+    """dense [B, D], sparse [B, F, D] -> [B, (F + 1) D]: x0 = [dense, e_1..e_F] crossed ``layers`` times.
 
+    Parameter layout and names follow torchrec's ``LowRankCrossNet`` (``V_kernels[l]``: [r, N],
+    ``W_kernels[l]``: [N, r], ``bias[l]``: [N]) so that a state dict maps one to one.
+    """
 
-def output_dim(params: Params, num_sparse: int, dim: int) -> int:
-    """N = (F + 1) D: the crossed vector has the width of its input."""
-    return (num_sparse + 1) * dim
+    def __init__(self, params: Params, num_sparse: int, dim: int) -> None:
+        super().__init__()
+        width = output_dim(params, num_sparse, dim)
+        self.output_dim = width
+        self.V_kernels = nn.ParameterList(
+            nn.Parameter(torch.empty(params.low_rank, width)) for _ in range(params.layers)
+        )
+        self.W_kernels = nn.ParameterList(
+            nn.Parameter(torch.empty(width, params.low_rank)) for _ in range(params.layers)
+        )
+        self.bias = nn.ParameterList(nn.Parameter(torch.empty(width)) for _ in range(params.layers))
 
+    @torch.no_grad()
+    def init_parameters(self, generator: torch.Generator) -> None:
+        """As torchrec's LowRankCrossNet: Xavier-normal kernels, zero biases."""
+        for v_kernel, w_kernel, bias in zip(self.V_kernels, self.W_kernels, self.bias, strict=True):
+            for kernel in (v_kernel, w_kernel):
+                fan_out, fan_in = kernel.shape
+                kernel.normal_(0.0, math.sqrt(2.0 / (fan_in + fan_out)), generator=generator)
+            bias.zero_()
 
-def param_count(params: Params, num_sparse: int, dim: int) -> int:
-    """Per layer V (r N) + W (N r) + b (N)."""
-    width = output_dim(params, num_sparse, dim)
-    return params.layers * (2 * width * params.low_rank + width)
-
-
-def forward_flops(params: Params, num_sparse: int, dim: int) -> int:
-    """Per layer: two matrix-vector products (2 N r multiply-adds = 4 N r FLOPs), then the bias
-    add, the product with x0 and the residual add (one FLOP per element each, 3 N)."""
-    width = output_dim(params, num_sparse, dim)
-    return params.layers * (4 * width * params.low_rank + 3 * width)
+    def forward(self, dense: torch.Tensor, sparse: torch.Tensor) -> torch.Tensor:
+        x0 = torch.cat((dense, sparse.flatten(1)), dim=1)  # [B, N]
+        x = x0
+        for v_kernel, w_kernel, bias in zip(self.V_kernels, self.W_kernels, self.bias, strict=True):
+            low = nn.functional.linear(x, v_kernel)  # [B, r]
+            x = torch.addcmul(x, x0, nn.functional.linear(low, w_kernel, bias))  # x + x0 * (W V x + b)
+        return x

@@ -1,44 +1,54 @@
-"""Pairwise dot-product interaction (DLRM, Naumov et al. 2019).
-
-The bottom MLP's output and the F pooled embeddings are F + 1 vectors of dimension D; the
-interaction is the dense vector followed by the dot product of every distinct pair (the strictly
-upper triangle of their Gram matrix, no self-interaction), as torchrec's ``InteractionArch`` and
-facebookresearch/dlrm's ``interact_features`` (``arch_interaction_itself=False``) compute it.
-No parameters. The nn.Module lives in ``_nn_dot.py`` (imported on first use of ``Interaction``).
-"""
+"""The dot interaction's nn.Module (see recscale/interactions/dot.py for the definition and the accounting)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from reference.model.interactions import InteractionParams, lazy_attribute
+import torch
+from torch import nn
+from torch.autograd.function import once_differentiable
 
-
-class Params(InteractionParams):
-    kind: Literal["dot"] = "dot"
-
-
-__getattr__ = lazy_attribute("reference.model.interactions._nn_dot", {"Interaction": "DotInteraction"})
+from recscale.interactions.dot import Params, output_dim
 
 
-def num_pairs(num_sparse: int) -> int:
-    """Distinct pairs among the F + 1 vectors (dense + F embeddings)."""
-    return (num_sparse + 1) * num_sparse // 2
+class _PairwiseDots(torch.autograd.Function):
+    """vectors [B, n, D] -> the dots of the pairs at ``pair_index`` (flat positions in n x n): [B, P].
 
-
-def output_dim(params: Params, num_sparse: int, dim: int) -> int:
-    """D (the dense vector) + (F + 1) F / 2 (the pairwise dots)."""
-    return dim + num_pairs(num_sparse)
-
-
-def param_count(params: Params, num_sparse: int, dim: int) -> int:
-    return 0
-
-
-def forward_flops(params: Params, num_sparse: int, dim: int) -> int:
-    """One D-long dot product (D multiply-adds = 2 D FLOPs) per distinct pair.
-
-    Model FLOPs: the batched matrix product computes the whole (F+1)^2 Gram matrix, the model
-    needs only its strictly upper triangle, which is what is counted.
+    Autograd through ``bmm(X, X^T)`` would take two batched products for the gradient (one per
+    operand); X X^T is symmetric, so one does: dX = (G + G^T) X, with G [B, n, n] holding the
+    pairs' output gradients at their positions. The interaction's backward is then one bmm
+    instead of two (these small batched products run far below the machine's matmul rate).
     """
-    return 2 * dim * num_pairs(num_sparse)
+
+    @staticmethod
+    def forward(ctx: Any, vectors: torch.Tensor, pair_index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(vectors, pair_index)
+        gram = torch.bmm(vectors, vectors.transpose(1, 2))  # [B, n, n]
+        return gram.flatten(1).index_select(1, pair_index)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        vectors, pair_index = ctx.saved_tensors
+        batch, n, _ = vectors.shape
+        upper = grad.new_zeros(batch, n * n).index_copy_(1, pair_index, grad).view(batch, n, n)
+        return torch.bmm(upper + upper.transpose(1, 2), vectors), None
+
+
+class Interaction(nn.Module):
+    """dense [B, D], sparse [B, F, D] -> [B, D + (F + 1) F / 2]: dense, then the pairwise dots."""
+
+    def __init__(self, params: Params, num_sparse: int, dim: int) -> None:
+        super().__init__()
+        self.num_sparse = num_sparse
+        self.dim = dim
+        self.output_dim = output_dim(params, num_sparse, dim)
+        rows, cols = torch.triu_indices(num_sparse + 1, num_sparse + 1, offset=1)
+        # Flat positions of the strict upper triangle in the (F+1) x (F+1) Gram matrix, row-major
+        # (the order torchrec's InteractionArch emits); a buffer so it follows .to(device).
+        self.register_buffer("pair_index", rows * (num_sparse + 1) + cols, persistent=False)
+
+    def forward(self, dense: torch.Tensor, sparse: torch.Tensor) -> torch.Tensor:
+        vectors = torch.cat((dense.unsqueeze(1), sparse), dim=1)  # [B, F+1, D]
+        pairs = _PairwiseDots.apply(vectors, self.pair_index)  # [B, (F+1) F / 2]
+        return torch.cat((dense, pairs), dim=1)

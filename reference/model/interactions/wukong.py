@@ -1,86 +1,84 @@
-"""Wukong interaction stack (Zhang et al. 2024, "Wukong: Towards a Scaling Law for Large-Scale
-Recommendation"): layers of a factorization-machine block beside a linear compression block.
-
-The input is the n0 = F + 1 embeddings X0 = [dense, e_1, ..., e_F]: [n0, D]. Layer i maps
-X_i: [n, D] to X_{i+1}: [n', D] with n' = n_F + n_L:
-
-- FMB (factorization-machine block), the paper's optimised FM: ``FM(X) = X (X^T Y)`` with a
-  learnt Y: [n, k] (k = ``fmb_rank``), i.e. n k pairwise-interaction summaries instead of the
-  n^2 of X X^T; flattened, layer-normalised, and mapped by an MLP (hidden widths ``fmb_mlp``,
-  ReLU between layers, last layer linear) to n_F D values, reshaped to n_F embeddings;
-- LCB (linear compression block): ``W_L X`` with W_L: [n_L, n], n_L new embeddings that are
-  linear recombinations of the inputs (carrying the interaction orders already reached);
-- ``X_{i+1} = LayerNorm_D(concat(FMB(X_i), LCB(X_i)) + R X_i)``, R the identity when n = n',
-  else a learnt linear map [n', n] over the embedding axis (the paper's residual adapter).
-
-Stacking l layers reaches interaction orders up to 2^l. The output is the last X flattened,
-n' D wide. Bias-free linear maps over the embedding axis (Y, W_L, R) and the LayerNorm placement
-follow the paper's Figure 2 and clabrugere/wukong-recommendation.
-The nn.Module lives in ``_nn_wukong.py`` (imported on first use of ``Interaction``).
-"""
+"""The Wukong interaction stack's nn.Module (see recscale/interactions/wukong.py for the definition and accounting)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import math
 
-from pydantic import Field
+import torch
+from torch import nn
 
-from reference.model.arithmetic import LAYER_NORM_FLOPS_PER_ELEMENT, mlp_forward_flops, mlp_param_count
-from reference.model.interactions import InteractionParams, lazy_attribute
-
-
-class Params(InteractionParams):
-    kind: Literal["wukong"] = "wukong"
-    layers: int = Field(2, ge=1, description="number of stacked Wukong layers")
-    fmb_features: int = Field(16, ge=1, description="embeddings each FM block outputs (n_F)")
-    lcb_features: int = Field(16, ge=1, description="embeddings each linear compression block outputs (n_L)")
-    fmb_rank: int = Field(8, ge=1, description="rank k of the optimised FM (X X^T Y with Y: n x k)")
-    fmb_mlp: list[int] = Field(default_factory=lambda: [256], description="hidden widths of the FM block MLP")
+from recscale.interactions.wukong import Params, fmb_widths, layer_inputs, output_dim
+from reference.model.mlp import mlp
 
 
-__getattr__ = lazy_attribute("reference.model.interactions._nn_wukong", {"Interaction": "WukongInteraction"})
+def _kaiming_uniform(weight: torch.Tensor, fan_in: int, generator: torch.Generator) -> None:
+    """uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)): nn.Linear's default, for the raw matrices here."""
+    bound = 1.0 / math.sqrt(fan_in)
+    weight.uniform_(-bound, bound, generator=generator)
 
 
-def layer_inputs(params: Params, num_sparse: int) -> list[int]:
-    """Embeddings entering each layer: F + 1, then n_F + n_L for every later layer."""
-    width = params.fmb_features + params.lcb_features
-    return [num_sparse + 1] + [width] * (params.layers - 1)
+class FactorizationMachineBlock(nn.Module):
+    """X [B, n, D] -> [B, n_F, D]: MLP(LayerNorm(flatten(X (X^T Y))))."""
+
+    def __init__(self, params: Params, num_in: int, dim: int) -> None:
+        super().__init__()
+        self.num_out = params.fmb_features
+        self.dim = dim
+        self.projection = nn.Parameter(torch.empty(num_in, params.fmb_rank))  # Y: [n, k]
+        widths = fmb_widths(params, num_in, dim)
+        self.norm = nn.LayerNorm(widths[0])
+        self.mlp = mlp(widths[0], widths[1:], relu_after_last=False)
+
+    @torch.no_grad()
+    def init_parameters(self, generator: torch.Generator) -> None:
+        _kaiming_uniform(self.projection, self.projection.shape[0], generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        summary = torch.matmul(x.transpose(1, 2), self.projection)  # X^T Y: [B, D, k]
+        fm = torch.bmm(x, summary)  # X (X^T Y): [B, n, k]
+        out = self.mlp(self.norm(fm.flatten(1)))  # [B, n_F D]
+        return out.view(-1, self.num_out, self.dim)
 
 
-def fmb_widths(params: Params, num_in: int, dim: int) -> list[int]:
-    """Widths of the FM block's MLP: n k in, the hidden widths, n_F D out."""
-    return [num_in * params.fmb_rank, *params.fmb_mlp, params.fmb_features * dim]
+class EmbeddingMix(nn.Module):
+    """X [B, n, D] -> W X [B, n', D]: a bias-free linear map over the embedding axis (LCB and R)."""
+
+    def __init__(self, num_in: int, num_out: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(num_out, num_in))
+
+    @torch.no_grad()
+    def init_parameters(self, generator: torch.Generator) -> None:
+        _kaiming_uniform(self.weight, self.weight.shape[1], generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(self.weight, x)  # [n', n] @ [B, n, D] -> [B, n', D]
 
 
-def output_dim(params: Params, num_sparse: int, dim: int) -> int:
-    return (params.fmb_features + params.lcb_features) * dim
+class WukongLayer(nn.Module):
+    """X [B, n, D] -> LayerNorm_D(concat(FMB(X), LCB(X)) + R X): [B, n_F + n_L, D]."""
+
+    def __init__(self, params: Params, num_in: int, dim: int) -> None:
+        super().__init__()
+        num_out = params.fmb_features + params.lcb_features
+        self.fmb = FactorizationMachineBlock(params, num_in, dim)
+        self.lcb = EmbeddingMix(num_in, params.lcb_features)
+        self.residual = EmbeddingMix(num_in, num_out) if num_in != num_out else nn.Identity()
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mixed = torch.cat((self.fmb(x), self.lcb(x)), dim=1)
+        return self.norm(mixed + self.residual(x))
 
 
-def _layer_counts(params: Params, num_in: int, dim: int) -> tuple[int, int]:
-    """(parameters, forward FLOPs per example) of one Wukong layer with ``num_in`` embeddings in."""
-    num_out = params.fmb_features + params.lcb_features
-    rank = params.fmb_rank
-    widths = fmb_widths(params, num_in, dim)
-    mlp_params = mlp_param_count(widths[0], widths[1:])
-    mlp_flops = mlp_forward_flops(widths[0], widths[1:])
-    params_count = num_in * rank + 2 * num_in * rank + mlp_params  # Y, FM LayerNorm, MLP
-    flops = 4 * num_in * dim * rank  # X^T Y and X (X^T Y): n D k multiply-adds each
-    flops += LAYER_NORM_FLOPS_PER_ELEMENT * num_in * rank + mlp_flops
-    params_count += params.lcb_features * num_in  # W_L
-    flops += 2 * params.lcb_features * num_in * dim
-    if num_in != num_out:  # the residual adapter R
-        params_count += num_out * num_in
-        flops += 2 * num_out * num_in * dim
-    params_count += 2 * dim  # the output LayerNorm over D
-    flops += num_out * dim + LAYER_NORM_FLOPS_PER_ELEMENT * num_out * dim  # residual add, LayerNorm
-    return params_count, flops
+class Interaction(nn.Module):
+    """dense [B, D], sparse [B, F, D] -> [B, (n_F + n_L) D]: the stacked layers over [dense, e_1..e_F]."""
 
+    def __init__(self, params: Params, num_sparse: int, dim: int) -> None:
+        super().__init__()
+        self.output_dim = output_dim(params, num_sparse, dim)
+        self.layers = nn.Sequential(*(WukongLayer(params, n, dim) for n in layer_inputs(params, num_sparse)))
 
-def param_count(params: Params, num_sparse: int, dim: int) -> int:
-    return sum(_layer_counts(params, n, dim)[0] for n in layer_inputs(params, num_sparse))
-
-
-def forward_flops(params: Params, num_sparse: int, dim: int) -> int:
-    """Matrix products at 2 FLOPs per multiply-add, bias and residual adds at 1 per element,
-    LayerNorm at LAYER_NORM_FLOPS_PER_ELEMENT per element, ReLU at 0 (see reference/flops.py)."""
-    return sum(_layer_counts(params, n, dim)[1] for n in layer_inputs(params, num_sparse))
+    def forward(self, dense: torch.Tensor, sparse: torch.Tensor) -> torch.Tensor:
+        x = torch.cat((dense.unsqueeze(1), sparse), dim=1)  # [B, F+1, D]
+        return self.layers(x).flatten(1)

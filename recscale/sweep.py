@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.errors import InputError, Problem, validation_problems
-from harness.spec import WorkloadSpec
+from recscale.errors import InputError, Problem, validation_problems
+from recscale.spec import WorkloadSpec
 
 BASE_POINT_ID = "base"
 _ID_SAFE = re.compile(r"^[A-Za-z0-9._=,+-]+$")

@@ -1,28 +1,15 @@
-"""Run records, the submission manifest, the submission layout and atomic writes.
+"""The records a run and a submission leave on disk: RunResult and the SubmissionManifest.
 
-Layout of a submission folder (DESIGN.md):
-
-    <root>/submission.json                                   SubmissionManifest
-    <root>/systems/<system>.json                             SystemDescription
-    <root>/results/<system>/<workload>/<point>/run_<seed>/result.json   RunResult
-    <root>/results/<system>/<workload>/<point>/run_<seed>/mllog.txt     ":::MLLOG {json}" lines
+Where they live is :mod:`recscale.layout`; how they are written is :mod:`recscale.io`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
 
 SCHEMA_VERSION = 1
-RESULT_FILE = "result.json"
-MLLOG_FILE = "mllog.txt"
-MANIFEST_FILE = "submission.json"
 
 
 class Record(BaseModel):
@@ -122,69 +109,3 @@ class SubmissionManifest(Record):
     recscale_version: str
     updated_at: str
     runs: list[ManifestRun]
-
-
-# ------------------------------------------------------------------------------------- layout
-
-
-def run_dir(root: Path, system: str, workload: str, point: str, seed: int) -> Path:
-    return root / "results" / system / workload / point / f"run_{seed}"
-
-
-def system_file(root: Path, system: str) -> Path:
-    return root / "systems" / f"{system}.json"
-
-
-# ------------------------------------------------------------------------------------- writes
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, data: BaseModel | dict[str, Any]) -> None:
-    payload = data.model_dump(mode="json", by_alias=True) if isinstance(data, BaseModel) else data
-    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_result(path: Path) -> RunResult | None:
-    """The run record at `path`, or None when it is missing or not a valid record (unfinished)."""
-    try:
-        return RunResult.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError):
-        return None
-
-
-def collect_runs(root: Path) -> list[ManifestRun]:
-    """Every finished run under `root`, found on disk (so the manifest is never out of step)."""
-    runs = []
-    for result_path in sorted(root.glob(f"results/*/*/*/run_*/{RESULT_FILE}")):
-        result = read_result(result_path)
-        if result is None:
-            continue
-        runs.append(ManifestRun(
-            system=result.system, workload=result.workload_id, point=result.point_id, seed=result.seed,
-            status=result.status, path=str(result_path.parent.relative_to(root)),
-            result_sha256=sha256_file(result_path),
-        ))
-    return runs

@@ -1,5 +1,5 @@
-"""Parameter and FLOP arithmetic of the building blocks, shared by reference/flops.py and the
-interaction modules. Torch-free; the FLOP convention is written down in reference/flops.py."""
+"""Parameter and FLOP arithmetic of the building blocks, shared by recscale/accounting.py and the
+interaction modules. Torch-free; the FLOP convention is written down in recscale/accounting.py."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A workload is data + model + training + quality target + a sweep. Every model is strict: unknown
 keys, wrong types (``dim: "16"``) and impossible values are errors that name the dotted path.
-Sweep expansion into points lives in :mod:`harness.sweep`; loading files in :mod:`harness.load`.
+Sweep expansion into points lives in :mod:`recscale.sweep`; loading files in :mod:`recscale.load`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from reference.data.cardinalities import NAMED_CARDINALITIES
-from reference.model.interactions import InteractionParams, interaction_modules
+from recscale.cardinalities import NAMED_CARDINALITIES
+from recscale.interactions import InteractionParams, interaction_modules
 
 
 class Strict(BaseModel):

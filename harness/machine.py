@@ -1,8 +1,4 @@
-"""System description: MLPerf Training's fields plus RecScale's software stack, and auto-capture.
-
-Fields the machine cannot tell (submitter, division, status, cooling, storage, interconnects) are
-left empty for the user to fill; the checker lists the required ones still empty (RULES.md SYS-1).
-"""
+"""Describe the running machine as a SystemDescription; what it cannot tell is left "" for the submitter."""
 
 from __future__ import annotations
 
@@ -13,76 +9,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import torch
 
-EmbeddingBackend = Literal["torchrec", "torch"]
-
-
-class SoftwareStack(BaseModel):
-    """Versions of what ran; null where a package is not installed."""
-
-    model_config = ConfigDict(extra="allow")  # MLPerf's other_software_stack is open-ended
-
-    python: str
-    torch: str
-    torchrec: str | None = None
-    fbgemm_gpu: str | None = None
-    nvidia_dali: str | None = None
-    cuda: str | None = None
-    cudnn: str | None = None
-    nccl: str | None = None
-    recscale: str
-
-
-class SystemDescription(BaseModel):
-    """MLPerf Training system-description fields (strings, "" when unknown) plus RecScale's."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    submitter: str = ""
-    division: Literal["closed", "open", ""] = ""
-    status: str = Field("", description="MLPerf availability: available, preview, research, onprem, cloud")
-    system_name: str
-    number_of_nodes: str = "1"
-    host_processors_per_node: str = ""
-    host_processor_model_name: str = ""
-    host_processor_core_count: str = ""
-    host_processor_vcpu_count: str = ""
-    host_processor_frequency: str = ""
-    host_processor_caches: str = ""
-    host_processor_interconnect: str = ""
-    host_memory_capacity: str = ""
-    host_storage_type: str = ""
-    host_storage_capacity: str = ""
-    host_networking: str = ""
-    host_networking_topology: str = ""
-    host_memory_configuration: str = ""
-    accelerators_per_node: str = "0"
-    accelerator_model_name: str = ""
-    accelerator_host_interconnect: str = ""
-    accelerator_frequency: str = ""
-    accelerator_on_chip_memories: str = Field("", alias="accelerator_on-chip_memories")
-    accelerator_memory_configuration: str = ""
-    accelerator_memory_capacity: str = ""
-    accelerator_interconnect: str = ""
-    accelerator_interconnect_topology: str = ""
-    cooling: str = ""
-    hw_notes: str = ""
-    framework: str = ""
-    other_software_stack: SoftwareStack
-    operating_system: str = ""
-    sw_notes: str = ""
-    # RecScale's own
-    embedding_backend: EmbeddingBackend
-    device: Literal["cpu", "cuda"]
-
-
-# Fields a submission must fill before it is checked clean (RULES.md SYS-1).
-REQUIRED_FIELDS = (
-    "submitter", "division", "status", "system_name", "number_of_nodes", "host_processors_per_node",
-    "host_processor_model_name", "host_processor_core_count", "host_memory_capacity",
-    "accelerators_per_node", "framework", "operating_system",
-)
+from recscale import __version__
+from recscale.system import EmbeddingBackend, SoftwareStack, SystemDescription
 
 
 def _version(package: str) -> str | None:
@@ -133,10 +63,6 @@ def _os_name() -> str:
 
 
 def software_stack() -> SoftwareStack:
-    import torch
-
-    from harness import __version__
-
     cuda = torch.version.cuda
     return SoftwareStack(
         python=platform.python_version(),
@@ -154,8 +80,6 @@ def software_stack() -> SoftwareStack:
 def capture(system_name: str, backend: EmbeddingBackend, device: Literal["cpu", "cuda"],
             nodes: int = 1, status: str = "") -> SystemDescription:
     """Describe the running machine; what it cannot tell is left "" for the submitter."""
-    import torch
-
     gpus = torch.cuda.device_count() if device == "cuda" else 0
     gpu_name = torch.cuda.get_device_name(0) if gpus else ""
     gpu_memory = f"{torch.cuda.get_device_properties(0).total_memory / 2**30:.0f} GiB" if gpus else ""

@@ -19,7 +19,7 @@ FLOP convention (per training example, forward + backward):
   accumulates the pooled gradient into each looked-up row (ids x D). So training = 2 x ids x D.
 
 ids per example = one per feature (one-hot) unless ``ids_per_feature`` says otherwise (the
-Criteo 1TB multi-hot sizes of MLPerf: reference.data.cardinalities.CRITEO_1TB_MULTI_HOT_SIZES).
+Criteo 1TB multi-hot sizes of MLPerf: recscale.cardinalities.CRITEO_1TB_MULTI_HOT_SIZES).
 
 Embedding bytes per example (fp32 tables, 4 bytes a value): the forward reads every looked-up
 row (ids x D x 4); the update reads and writes every touched row (2 x ids x D x 4) and its
@@ -32,9 +32,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.spec import WorkloadSpec
-from reference.model.arithmetic import mlp_forward_flops, mlp_param_count
-from reference.model.interactions import interaction_module
+from recscale.arithmetic import mlp_forward_flops, mlp_param_count
+from recscale.interactions import interaction_module
+from recscale.spec import WorkloadSpec
 
 COMPONENTS = ("embedding", "bottom_mlp", "interaction", "top_mlp")
 BYTES_PER_VALUE = 4  # fp32 tables and optimizer state

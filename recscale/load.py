@@ -8,9 +8,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from harness.errors import InputError, Problem, validation_problems
-from harness.spec import WorkloadSpec
-from harness.sweep import Point, expand
+from recscale.errors import InputError, Problem, validation_problems
+from recscale.spec import WorkloadSpec
+from recscale.sweep import Point, expand
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -22,7 +22,7 @@ from harness.runner import RunConfig, train_run, utc_now
 from recscale import __version__
 from recscale.errors import InputError, Problem
 from recscale.io import atomic_write_json
-from recscale.layout import MANIFEST_FILE, RESULT_FILE, collect_runs, read_result, run_dir, system_file
+from recscale.layout import RESULT_FILE, RunKey, SubmissionLayout, read_result
 from recscale.load import load_points
 from recscale.records import RunResult, SubmissionManifest
 from recscale.sweep import Point
@@ -38,7 +38,7 @@ class SweepOutcome:
 
 def ensure_system(root: Path, config: RunConfig, nodes: int = 1) -> SystemDescription:
     """The submission's description of this system: captured once, then kept (the user fills it in)."""
-    path = system_file(root, config.system)
+    path = SubmissionLayout(root).system_file(config.system)
     if not path.exists():
         system = capture(config.system, config.backend, config.device, nodes=nodes, status=config.status)
         system.submitter, system.division = config.submitter, config.division
@@ -59,15 +59,16 @@ def ensure_system(root: Path, config: RunConfig, nodes: int = 1) -> SystemDescri
 
 
 def write_manifest(root: Path, config: RunConfig) -> SubmissionManifest:
+    layout = SubmissionLayout(root)
     manifest = SubmissionManifest(submitter=config.submitter, division=config.division,
-                                  recscale_version=__version__, updated_at=utc_now(), runs=collect_runs(root))
-    atomic_write_json(root / MANIFEST_FILE, manifest)
+                                  recscale_version=__version__, updated_at=utc_now(), runs=layout.collect_runs())
+    atomic_write_json(layout.manifest, manifest)
     return manifest
 
 
 def check_manifest_matches(root: Path, config: RunConfig) -> None:
     """A submission has one submitter and one division; refuse to mix them."""
-    path = root / MANIFEST_FILE
+    path = SubmissionLayout(root).manifest
     if not path.exists():
         return
     try:
@@ -117,7 +118,7 @@ def run_sweep(workload: Path, root: Path, config: RunConfig, point_ids: list[str
     outcome = SweepOutcome()
     todo = [(point, seed) for point in points for seed in seeds]
     for number, (point, seed) in enumerate(todo, start=1):
-        folder = run_dir(root, config.system, spec.id, point.point_id, seed)
+        folder = SubmissionLayout(root).run_dir(RunKey(config.system, spec.id, point.point_id, seed))
         label = f"[{number}/{len(todo)}] {point.point_id} seed {seed}"
         if finished(folder / RESULT_FILE, point):
             outcome.skipped.append(folder)

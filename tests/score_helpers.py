@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from recscale.io import atomic_write_json, sha256_file
-from recscale.layout import run_dir, system_file
+from recscale.layout import RunKey, SubmissionLayout
 from recscale.load import load_points
 from recscale.records import (
     ComponentCounts,
@@ -142,10 +142,10 @@ def write_submission(root: Path, records: Sequence[RunResult], systems: Sequence
                      *, submitter: str = "TestOrg", division: str = "closed") -> Path:
     """A submission folder (manifest, systems, results; no logs) holding `records`."""
     for description in systems:
-        atomic_write_json(system_file(root, description.system_name), description)
+        atomic_write_json(SubmissionLayout(root).system_file(description.system_name), description)
     runs = []
     for record in records:
-        folder = run_dir(root, record.system, record.workload_id, record.point_id, record.seed)
+        folder = SubmissionLayout(root).run_dir(RunKey(record.system, record.workload_id, record.point_id, record.seed))
         atomic_write_json(folder / "result.json", record)
         runs.append(ManifestRun(system=record.system, workload=record.workload_id, point=record.point_id,
                                 seed=record.seed, status=record.status, path=str(folder.relative_to(root)),

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from recscale import __version__
 from recscale.accounting import param_counts, train_flops_per_example
 from recscale.io import atomic_write_json, atomic_write_text
-from recscale.layout import MANIFEST_FILE, MLLOG_FILE, RESULT_FILE, collect_runs, run_dir, system_file
+from recscale.layout import MANIFEST_FILE, MLLOG_FILE, RESULT_FILE, RunKey, SubmissionLayout
 from recscale.load import load_points
 from recscale.records import ComponentCounts, CurvePoint, HarnessInfo, Metrics, Quality, RunResult, SubmissionManifest
 from recscale.sweep import Point
@@ -189,10 +189,10 @@ def make_submission(root: Path, workload: str | Path = "smoke", *, points: list[
     path = Path(workload) if Path(workload).suffix in (".yaml", ".yml") else REPO / "workloads" / f"{workload}.yaml"
     spec, all_points = load_points(path)
     chosen = [p for p in all_points if points is None or p.point_id in points]
-    atomic_write_json(system_file(root, system), system_description(system, submitter, division))
+    atomic_write_json(SubmissionLayout(root).system_file(system), system_description(system, submitter, division))
     for number, point in enumerate(chosen):
         for seed in seeds if seeds is not None else range(spec.runs_per_point):
-            folder = run_dir(root, system, spec.id, point.point_id, seed)
+            folder = SubmissionLayout(root).run_dir(RunKey(system, spec.id, point.point_id, seed))
             result, log = simulate_run(point, seed, system, submitter, division, reach(point, seed),
                                        START_MS + 1_000_000 * (number * 100 + seed),
                                        diverge(point, seed) if diverge else None)
@@ -205,7 +205,7 @@ def make_submission(root: Path, workload: str | Path = "smoke", *, points: list[
 def write_manifest(root: Path, submitter: str = "factory-org", division: Literal["closed", "open"] = "closed") -> None:
     """(Re)write submission.json from the runs on disk, as the runner does after every run."""
     manifest = SubmissionManifest(submitter=submitter, division=division, recscale_version=__version__,
-                                  updated_at="2025-06-15T15:06:41+00:00", runs=collect_runs(root))
+                                  updated_at="2025-06-15T15:06:41+00:00", runs=SubmissionLayout(root).collect_runs())
     atomic_write_json(root / MANIFEST_FILE, manifest)
 
 

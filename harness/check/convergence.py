@@ -20,7 +20,7 @@ from harness.check.report import Findings
 from harness.check.rules import RunCheck
 from harness.paths import REPO_ROOT
 from recscale.errors import InputError, Problem
-from recscale.layout import RESULT_FILE, read_result
+from recscale.layout import SubmissionLayout
 
 ALPHA = 0.05
 MIN_REFERENCE_RUNS = 2
@@ -75,11 +75,10 @@ def load_references(roots: list[Path]) -> dict[PointKey, list[int]]:
     """samples_to_target of every successful reference run, by point (links are not followed)."""
     found: dict[PointKey, list[int]] = defaultdict(list)
     for root in roots:
-        for path in sorted(root.glob(f"results/*/*/*/run_*/{RESULT_FILE}")):
+        for path, result in SubmissionLayout(root).finished_runs():
             if any(os.path.islink(p) for p in (path, *path.parents[:5])):
                 continue
-            result = read_result(path)
-            if result is None or result.division != "closed" or result.status != "success":
+            if result.division != "closed" or result.status != "success":
                 continue
             if result.samples_to_target is not None:
                 key = (result.workload_id, result.workload_version, result.point_id, result.spec_sha256)

@@ -36,7 +36,7 @@ from harness.score.models import (
 )
 from harness.score.report import LOSS_DEFINITION, Study, build_study, from_loss, summarize_fit, to_loss
 from recscale.errors import InputError, Problem
-from recscale.layout import MANIFEST_FILE, RESULT_FILE, system_file
+from recscale.layout import MANIFEST_FILE, RESULT_FILE, SubmissionLayout
 from recscale.records import RunResult, SubmissionManifest
 from recscale.system import SystemDescription
 
@@ -83,7 +83,7 @@ def load_submission(path: Path, root: Path) -> Submission:
     for run in sorted(manifest.runs, key=lambda r: r.path):
         submission.records.append(_read_model(path / run.path / RESULT_FILE, RunResult, "run record"))
     for system in sorted({r.system for r in submission.records}):
-        file = system_file(path, system)
+        file = SubmissionLayout(path).system_file(system)
         if file.is_file():
             submission.systems[system] = _read_model(file, SystemDescription, "system description")
     return submission

@@ -59,7 +59,7 @@ from harness.score.report import (
 from harness.score.study_summary import rank, summarize
 from recscale import __version__
 from recscale.errors import InputError, Problem
-from recscale.layout import MANIFEST_FILE, RESULT_FILE
+from recscale.layout import MANIFEST_FILE, RESULT_FILE, SubmissionLayout
 from recscale.records import RunResult, SubmissionManifest
 
 
@@ -129,7 +129,7 @@ def read_submission(path: Path, *, strict: bool = True) -> SubmissionRecords:
         if strict:
             raise InputError([Problem(str(path / MANIFEST_FILE), "", f"no valid submission manifest: {err}")]) from None
     records, skipped = [], []
-    for file in sorted(path.glob(f"results/*/*/*/run_*/{RESULT_FILE}")):
+    for file in SubmissionLayout(path).result_files():
         rel = str(file.relative_to(path))
         try:
             records.append(RunResult.model_validate_json(file.read_bytes()))

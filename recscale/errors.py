@@ -68,8 +68,13 @@ def _describe(error: Mapping[str, Any], path_keys: list[str]) -> str:
     message = error["msg"].removeprefix("Value error, ")
     given = error.get("input")
     if kind != "value_error" and not isinstance(given, dict | list):
-        message += f" (got {given!r})"
+        message += f" (got {shorten(repr(given))})"
     return message
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """`text`, or its start and its length when it is longer than `limit` characters."""
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text):,} characters)"
 
 
 def _model_classes(annotation: Any) -> list[type[BaseModel]]:

@@ -7,18 +7,34 @@ Sweep expansion into points lives in :mod:`recscale.sweep`; loading files in :mo
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationInfo, field_validator, model_validator
 
 from recscale.cardinalities import NAMED_CARDINALITIES
 from recscale.interactions import InteractionParams, interaction_modules
+from recscale.layout import MAX_NAME_LENGTH
+from recscale.limits import (
+    INT64_MAX,
+    MAX_CTR,
+    MAX_RUNS_PER_POINT,
+    MAX_TEACHER_RANK,
+    MAX_TEACHER_SCALE,
+    MIN_CTR,
+    MIN_EVAL_EVERY,
+    MIN_EVAL_SAMPLES,
+    MIN_EXPECTED_RARER_LABELS,
+    Count,
+    NonNegativeInt64,
+)
 
 
 class Strict(BaseModel):
-    """Base of every spec model: unknown keys and silent type coercions are errors."""
+    """Base of every spec model: unknown keys, silent type coercions and inf / nan are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -30,13 +46,16 @@ Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
 class SyntheticSpec(Strict):
     """The planted-teacher generator (reference/data/synthetic.py) and its knobs."""
 
-    seed: int = Field(0, description="generator seed: the data set is a pure function of the spec")
-    ctr: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
-        0.256, description="target click-through rate (Criteo Kaggle: 25.6%)"
+    seed: NonNegativeInt64 = Field(0, description="generator seed: the data set is a pure function of the spec")
+    ctr: Annotated[float, Field(ge=MIN_CTR, le=MAX_CTR)] = Field(
+        0.256, description="target click-through rate (Criteo Kaggle: 25.6%); within the range where the "
+        "teacher's bias calibration has a root (recscale/limits.py)"
     )
     zipf_exponent: PositiveFloat = Field(1.1, description="id frequencies follow rank^-exponent")
-    teacher_rank: PositiveInt = Field(8, description="rank of the teacher's pairwise interactions")
-    teacher_scale: PositiveFloat = Field(
+    teacher_rank: Annotated[int, Field(gt=0, le=MAX_TEACHER_RANK)] = Field(
+        8, description="rank of the teacher's pairwise interactions"
+    )
+    teacher_scale: Annotated[float, Field(gt=0.0, le=MAX_TEACHER_SCALE)] = Field(
         1.0, description="strength of the teacher's signal: higher gives a lower Bayes-optimal NE"
     )
 
@@ -46,16 +65,18 @@ class DataSpec(Strict):
     path: str | None = Field(
         None, description="folder of converted shards (`recscale data convert`); real data only"
     )
-    train_samples: PositiveInt = Field(description="size of the full (fraction 1.0) training set")
-    eval_samples: PositiveInt = Field(description="size of the fixed evaluation set")
+    train_samples: Count = Field(description="size of the full (fraction 1.0) training set")
+    eval_samples: Annotated[int, Field(ge=MIN_EVAL_SAMPLES, le=INT64_MAX)] = Field(
+        description="size of the fixed evaluation set (a click and a non-click at least: NE and AUC need both)"
+    )
     fraction: Fraction = Field(
         1.0, description="share of the training set used; fractions are nested (1/8 within 1/4)"
     )
-    num_dense: PositiveInt = 13
-    cardinalities: CardinalitySet | list[PositiveInt] = Field(
+    num_dense: Count = 13
+    cardinalities: CardinalitySet | list[Count] = Field(
         "criteo_kaggle", description="per categorical feature vocabulary size, or a named set"
     )
-    cardinality_cap: PositiveInt | None = Field(
+    cardinality_cap: Count | None = Field(
         None, description="vocabularies larger than this are hashed down to it"
     )
     synthetic: SyntheticSpec | None = None
@@ -68,8 +89,32 @@ class DataSpec(Strict):
             raise ValueError(f"'synthetic' settings given but source is {self.source!r}")
         if self.source != "synthetic" and not self.path:
             raise ValueError(f"source {self.source!r} needs 'path': the folder of converted shards")
+        if self.source == "synthetic" and self.path is not None:  # it would be ignored: say so instead
+            raise ValueError(f"source {self.source!r} is generated (under `recscale run --data-root`): "
+                             "'path' is for converted data only")
         if isinstance(self.cardinalities, list) and not self.cardinalities:
             raise ValueError("'cardinalities' must list at least one categorical feature")
+        return self
+
+    @model_validator(mode="after")
+    def _fraction_leaves_rows(self) -> DataSpec:
+        if round(self.train_samples * self.fraction) < 1:
+            raise ValueError(f"fraction {self.fraction:g} of {self.train_samples:,} training samples leaves no "
+                             "training row (at least one batch of rows is needed)")
+        return self
+
+    @model_validator(mode="after")
+    def _eval_set_holds_both_labels(self) -> DataSpec:
+        """Synthetic data: the spec fixes how many eval examples of the rarer label to expect."""
+        if self.synthetic is None:
+            return self  # real data: the labels are what the data set holds
+        ctr = self.synthetic.ctr
+        rarer = self.eval_samples * min(ctr, 1.0 - ctr)
+        if rarer < MIN_EXPECTED_RARER_LABELS:
+            need = math.ceil(MIN_EXPECTED_RARER_LABELS / min(ctr, 1.0 - ctr))
+            raise ValueError(f"eval_samples {self.eval_samples:,} at ctr {ctr:g} expects {rarer:.3g} examples of the "
+                             f"rarer label; NE and AUC need both labels: use at least {need:,} eval samples "
+                             f"(an expected {MIN_EXPECTED_RARER_LABELS} or more)")
         return self
 
     @property
@@ -108,8 +153,8 @@ InteractionSpec = _interaction_union()
 
 
 class EmbeddingSpec(Strict):
-    dim: PositiveInt = Field(description="embedding dimension of every table")
-    hash_size: PositiveInt | None = Field(
+    dim: Count = Field(description="embedding dimension of every table")
+    hash_size: Count | None = Field(
         None, description="rows per table at most: ids of larger vocabularies are taken modulo it"
     )
 
@@ -119,9 +164,9 @@ class EmbeddingSpec(Strict):
 
 class ModelSpec(Strict):
     embedding: EmbeddingSpec
-    bottom_mlp: list[PositiveInt] = Field(min_length=1, description="widths after the dense input")
+    bottom_mlp: list[Count] = Field(min_length=1, description="widths after the dense input")
     interaction: InteractionSpec  # type: ignore[valid-type]
-    top_mlp: list[PositiveInt] = Field(min_length=1, description="widths; the last is 1 (a logit)")
+    top_mlp: list[Count] = Field(min_length=1, description="widths; the last is 1 (a logit)")
 
     @model_validator(mode="after")
     def _widths_fit(self) -> ModelSpec:
@@ -158,12 +203,12 @@ class OptimizersSpec(Strict):
 
 
 class TrainingSpec(Strict):
-    batch_size: PositiveInt = Field(description="global batch size")
-    eval_batch_size: PositiveInt = Field(16384, description="batch size of evaluation (no effect on metrics)")
-    passes: PositiveInt = Field(1, description="passes over the chosen fraction (CTR models train one)")
+    batch_size: Count = Field(description="global batch size")
+    eval_batch_size: Count = Field(16384, description="batch size of evaluation (no effect on metrics)")
+    passes: Count = Field(1, description="passes over the chosen fraction (CTR models train one)")
     optimizer: OptimizersSpec
-    eval_every: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
-        0.05, description="fraction of the training run between evaluations"
+    eval_every: Annotated[float, Field(ge=MIN_EVAL_EVERY, le=1.0)] = Field(
+        0.05, description="fraction of the training run between evaluations (at most 1 / eval_every of them)"
     )
 
 
@@ -187,6 +232,14 @@ class QualitySpec(Strict):
 
 # ------------------------------------------------------------------------------------ workload
 
+WORKLOAD_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"  # lower case: the id is also a folder and file name
+
+
+def is_workload_id(text: str) -> bool:
+    """Whether `text` is a valid workload id (what WorkloadSpec.id accepts)."""
+    return len(text) <= MAX_NAME_LENGTH and re.match(WORKLOAD_ID_PATTERN, text) is not None
+
+
 SweepValue = bool | int | float | str | list[Any] | dict[str, Any]
 Axis = Annotated[list[SweepValue], Field(min_length=1)]
 
@@ -194,19 +247,35 @@ Axis = Annotated[list[SweepValue], Field(min_length=1)]
 class WorkloadSpec(Strict):
     """One workload file. `sweep` maps dotted paths into this spec to the values they take."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="lower-case id, also the folder name")
-    version: PositiveInt
+    id: str = Field(pattern=WORKLOAD_ID_PATTERN, max_length=MAX_NAME_LENGTH,
+                    description="lower-case id, also the folder name")
+    version: Count
     description: str = ""
     data: DataSpec
     model: ModelSpec
     training: TrainingSpec
     quality: QualitySpec
-    runs_per_point: PositiveInt = Field(1, description="runs (seeds) required per point")
+    runs_per_point: Annotated[int, Field(gt=0, le=MAX_RUNS_PER_POINT)] = Field(
+        1, description="runs (seeds) required per point"
+    )
     sweep: dict[str, Axis | dict[str, Axis]] = Field(
         default_factory=dict,
         description="axes: dotted path -> values; the points are their product. A named group "
         "(name -> {path: values, ...}) moves its axes together, position by position",
     )
+
+    @field_validator("training")
+    @classmethod
+    def _one_batch_of_rows(cls, training: TrainingSpec, info: ValidationInfo) -> TrainingSpec:
+        """A run takes at least one full step: the training rows hold a whole global batch."""
+        data: DataSpec | None = info.data.get("data")
+        if data is not None and training.batch_size > data.train_rows:
+            raise ValueError(
+                f"batch_size {training.batch_size:,} is more than the {data.train_rows:,} training rows "
+                f"(data.train_samples {data.train_samples:,} x data.fraction {data.fraction:g}): lower the batch "
+                "size, or raise the fraction or train_samples"
+            )
+        return training
 
     @field_validator("sweep")
     @classmethod

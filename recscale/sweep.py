@@ -6,17 +6,21 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from recscale.errors import InputError, Problem, validation_problems
+from recscale.errors import InputError, Problem, shorten, validation_problems
+from recscale.layout import safe_name
+from recscale.limits import MAX_SWEEP_POINTS, MAX_SWEEP_VALUES
 from recscale.spec import WorkloadSpec
 
 BASE_POINT_ID = "base"
 _ID_SAFE = re.compile(r"^[A-Za-z0-9._=,+-]+$")
+FIXED_PATHS = ("id", "version")  # they name the workload: every point shares them
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,39 @@ def _set_path(document: dict[str, Any], path: str) -> tuple[dict[str, Any], str]
     return node, leaf
 
 
+def count_values(value: Any) -> int:
+    """Scalars, lists and mappings in a JSON-like value (the value itself included)."""
+    if isinstance(value, dict):
+        return 1 + sum(count_values(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(count_values(v) for v in value)
+    return 1
+
+
+def _check_size(spec: WorkloadSpec, base: dict[str, Any], file: str) -> None:
+    """Refuse a sweep too large to expand, from the axes' lengths alone (before making any point)."""
+    axes = spec.sweep_axes()
+    points = math.prod(len(next(iter(axis.values()))) for axis in axes)
+    if points > MAX_SWEEP_POINTS:
+        lengths = " x ".join(str(len(next(iter(axis.values())))) for axis in axes)
+        raise InputError([Problem(file, "sweep", f"{lengths} = {points:,} points; a sweep has at most "
+                                  f"{MAX_SWEEP_POINTS:,} (split it into several workloads)")])
+    per_point = count_values(base) + sum(max(count_values(v) for v in values)
+                                         for axis in axes for values in axis.values())
+    if points * per_point > MAX_SWEEP_VALUES:
+        raise InputError([Problem(file, "sweep", f"{points:,} points of up to {per_point:,} values each: the "
+                                  f"expanded sweep would hold more than {MAX_SWEEP_VALUES:,} values")])
+
+
 def _check_axes(spec: WorkloadSpec, base: dict[str, Any], file: str) -> None:
     problems = []
     for axis in spec.sweep_axes():
         for path, values in axis.items():
             where = f"sweep.{path}"
-            if path == "sweep" or path.startswith("sweep.") or _set_path(base, path) is None:
+            if path in FIXED_PATHS:
+                problems.append(Problem(file, where, f"{path!r} names the workload and is the same in every "
+                                        "point; it cannot be swept over"))
+            elif path == "sweep" or path.startswith("sweep.") or _set_path(base, path) is None:
                 problems.append(Problem(file, where, "no such field in the spec to sweep over "
                                         "(a dotted path such as data.fraction or model.embedding.dim)"))
             for value in values:
@@ -113,24 +144,41 @@ def _combinations(spec: WorkloadSpec) -> list[dict[str, Any]]:
     return combos
 
 
+def _id_problem(pid: str, seen: set[str], file: str) -> Problem | None:
+    """Why `pid` cannot name a point (it becomes a folder name), or None."""
+    if pid in seen:
+        return Problem(file, "sweep", f"two points share the id {pid!r}")
+    try:
+        safe_name(pid, "sweep", file)
+    except InputError as err:
+        return Problem(file, "sweep", f"point id {shorten(pid)}: {err.problems[0].message}; use fewer or "
+                       "shorter values per axis")
+    return None
+
+
 def expand(spec: WorkloadSpec, file: str = "<spec>") -> list[Point]:
-    """Every point of the sweep (the product of its axes), each validated as a whole spec."""
+    """Every point of the sweep (the product of its axes), each validated as a whole spec.
+
+    Two points must differ in their resolved spec, not only in how a value is written (1 and 1.0).
+    """
     base = spec.model_dump(mode="json")
     base["sweep"] = {}
+    _check_size(spec, base, file)
     _check_axes(spec, base, file)
     points: list[Point] = []
     problems: list[Problem] = []
-    seen: dict[str, dict[str, Any]] = {}
+    ids: set[str] = set()
+    by_hash: dict[str, str] = {}
     for overrides in _combinations(spec):
         document = copy.deepcopy(base)
         for path, value in overrides.items():
             holder, leaf = _set_path(document, path)  # type: ignore[misc]  (checked above)
             holder[leaf] = copy.deepcopy(value)
         pid = point_id(overrides)
-        if pid in seen:
-            problems.append(Problem(file, "sweep", f"two points share the id {pid!r}"))
+        if (problem := _id_problem(pid, ids, file)) is not None:
+            problems.append(problem)
             continue
-        seen[pid] = overrides
+        ids.add(pid)
         try:
             resolved = WorkloadSpec.model_validate(document)
         except ValidationError as err:
@@ -139,7 +187,12 @@ def expand(spec: WorkloadSpec, file: str = "<spec>") -> list[Point]:
                 for p in validation_problems(err, file, document, WorkloadSpec)
             ]
             continue
-        points.append(Point(spec.id, pid, overrides, resolved))
+        point = Point(spec.id, pid, overrides, resolved)
+        if (twin := by_hash.setdefault(point.spec_sha256, pid)) != pid:
+            problems.append(Problem(file, "sweep", f"points {twin!r} and {pid!r} have the same spec (sha256 "
+                                    f"{point.spec_sha256[:12]}): a value written two ways, such as 1 and 1.0?"))
+            continue
+        points.append(point)
     if problems:
         raise InputError(problems)
     return points

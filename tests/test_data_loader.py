@@ -205,6 +205,7 @@ def test_cli_generate_and_info(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
     document = yaml.safe_load((Path(__file__).resolve().parent.parent / "workloads/smoke.yaml").read_text())
     document["data"].update(train_samples=2000, eval_samples=500)
+    document["training"].update(batch_size=256)  # the smallest point (half of 2,000 rows) holds a whole batch
     workload = tmp_path / "tiny.yaml"
     workload.write_text(yaml.safe_dump(document))
     out = tmp_path / "data"

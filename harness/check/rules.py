@@ -7,7 +7,6 @@ other. Only data from the submission is read, through the schema concern.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +21,10 @@ from recscale import logkeys as k
 from recscale.errors import InputError
 from recscale.load import load_points
 from recscale.records import RunResult, SubmissionManifest
-from recscale.spec import WorkloadSpec
+from recscale.spec import WorkloadSpec, is_workload_id
 from recscale.sweep import Point
 from recscale.system import REQUIRED_FIELDS, SystemDescription
 
-WORKLOAD_ID = re.compile(WorkloadSpec.model_fields["id"].metadata[0].pattern)
 OPEN_FIXED = ("data", "quality", "training.passes", "training.eval_every", "runs_per_point")  # OPEN-2
 
 
@@ -54,7 +52,7 @@ class Workloads:
         """(spec, points by id), or why there is none."""
         if workload_id not in self._cache:
             path = self.folder / f"{workload_id}.yaml"
-            if not WORKLOAD_ID.match(workload_id) or not path.is_file():
+            if not is_workload_id(workload_id) or not path.is_file():
                 self._cache[workload_id] = f"no workload {workload_id!r} in {self.folder}"
             else:
                 try:

@@ -26,9 +26,12 @@ from pydantic import BaseModel, ConfigDict
 
 
 class InteractionParams(BaseModel):
-    """Base of every interaction's parameters: strict (unknown keys are errors) and immutable."""
+    """Base of every interaction's parameters: strict (unknown keys, inf and nan are errors), immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    Integers are :data:`recscale.limits.Count` (1 to 2^63 - 1) unless a tighter bound applies.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
     kind: str
     # Whether the interaction stacks the bottom MLP's output with the embeddings (then its width
     # must equal the embedding dim). True of dot, DCN and Wukong; an interaction that projects

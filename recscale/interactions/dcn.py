@@ -14,12 +14,13 @@ from typing import Literal
 from pydantic import Field
 
 from recscale.interactions import InteractionParams
+from recscale.limits import Count
 
 
 class Params(InteractionParams):
     kind: Literal["dcn"] = "dcn"
-    layers: int = Field(3, ge=1, description="number of cross layers")
-    low_rank: int = Field(512, ge=1, description="rank of each layer's factorised weight W = U V")
+    layers: Count = Field(3, description="number of cross layers")
+    low_rank: Count = Field(512, description="rank of each layer's factorised weight W = U V")
 
 
 

@@ -27,15 +27,17 @@ from pydantic import Field
 
 from recscale.arithmetic import LAYER_NORM_FLOPS_PER_ELEMENT, mlp_forward_flops, mlp_param_count
 from recscale.interactions import InteractionParams
+from recscale.limits import Count
 
 
 class Params(InteractionParams):
     kind: Literal["wukong"] = "wukong"
-    layers: int = Field(2, ge=1, description="number of stacked Wukong layers")
-    fmb_features: int = Field(16, ge=1, description="embeddings each FM block outputs (n_F)")
-    lcb_features: int = Field(16, ge=1, description="embeddings each linear compression block outputs (n_L)")
-    fmb_rank: int = Field(8, ge=1, description="rank k of the optimised FM (X X^T Y with Y: n x k)")
-    fmb_mlp: list[int] = Field(default_factory=lambda: [256], description="hidden widths of the FM block MLP")
+    layers: Count = Field(2, description="number of stacked Wukong layers")
+    fmb_features: Count = Field(16, description="embeddings each FM block outputs (n_F)")
+    lcb_features: Count = Field(16, description="embeddings each linear compression block outputs (n_L)")
+    fmb_rank: Count = Field(8, description="rank k of the optimised FM (X X^T Y with Y: n x k)")
+    fmb_mlp: list[Count] = Field(default_factory=lambda: [256],
+                                 description="hidden widths of the FM block MLP (empty: one linear map)")
 
 
 

@@ -4,8 +4,9 @@ A workload file is user input, and so is a copy of one inside a submission someo
 every value it can hold must either run or be refused by ``recscale validate`` with a message,
 never crash or hang a run. The bounds below are far from any workload the suite means (the
 shipped ones are a few KB, 5 levels deep and at most a few dozen points), and close enough to
-keep the reader, the sweep expansion and the run finite. RULES.md ("Limits of the workload
-language") lists them for users; tests/test_spec_limits.py holds one test per bound.
+keep the reader, the sweep expansion and the run finite. README.md ("Limits of the workload
+language") lists them for users; tests/test_spec_limits.py tests each, and
+bench/bench_bad_workloads.py throws ~700 malformed workloads at the CLI.
 """
 
 from __future__ import annotations

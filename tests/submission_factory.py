@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
+
 from recscale import __version__
 from recscale.accounting import param_counts, train_flops_per_example
 from recscale.io import atomic_write_json, atomic_write_text
@@ -203,6 +205,21 @@ def make_submission(root: Path, workload: str | Path = "smoke", *, points: list[
             atomic_write_json(folder / RESULT_FILE, result)
     write_manifest(root, submitter, division)
     return root
+
+
+def workload_variant(source: Path, out: Path, **changes: Any) -> Path:
+    """The workload file `source` with changes (keys are paths with __ between the keys: ``data__fraction``)
+    written to `out`."""
+    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = doc
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return out
 
 
 def write_manifest(root: Path, submitter: str = "factory-org", division: Literal["closed", "open"] = "closed") -> None:

@@ -7,8 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
-from submission_factory import make_submission
+from submission_factory import make_submission, workload_variant
 
 from harness.check import check_submission
 from harness.check.catalogue import GivenWorkloads
@@ -20,15 +19,10 @@ from recscale.resources import packaged_workloads
 SMOKE = packaged_workloads() / "smoke.yaml"
 
 
-def own_workload(folder: Path, workload_id: str = "my-study", **training: object) -> Path:
-    """The smoke workload under another id, in a file outside the repository."""
-    doc = yaml.safe_load(SMOKE.read_text())
-    doc["id"] = workload_id
-    doc["training"]["optimizer"]["dense"].update(training)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "my.yaml"  # the file name need not be the id when the file is named directly
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
+def own_workload(folder: Path, lr: float = 0.05) -> Path:
+    """The smoke workload as my-study, in a file outside the repository (its name need not be the id
+    when the file is named directly)."""
+    return workload_variant(SMOKE, folder / "my.yaml", id="my-study", training__optimizer__dense__lr=lr)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-import yaml
+from submission_factory import workload_variant
 
 import harness.lock
 import harness.submission
@@ -35,15 +35,9 @@ def config(tmp_path: Path) -> RunConfig:
                      data_root=tmp_path / "data", progress=False)
 
 
-def outside_workload(folder: Path, **dense: object) -> Path:
-    """tiny.yaml copied outside the repository (one run per point), with optimizer changes."""
-    doc = yaml.safe_load(TINY.read_text())
-    doc["runs_per_point"] = 1
-    doc["training"]["optimizer"]["dense"].update(dense)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
+def outside_workload(folder: Path, lr: float = 0.05) -> Path:
+    """tiny.yaml copied outside the repository, one run per point."""
+    return workload_variant(TINY, folder / "tiny.yaml", runs_per_point=1, training__optimizer__dense__lr=lr)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scipy import stats
+
 from harness.check.findings import Findings
 from harness.check.rules import RunCheck
 from recscale.errors import InputError, Problem
@@ -49,8 +51,6 @@ def band(reference: list[int], submission: list[int], resolution: float, alpha: 
 
     bound = mean(r) + t(alpha; n + m - 2) * sigma * sqrt(1/n + 1/m), sigma = max(stdev(r), resolution).
     """
-    from scipy import stats  # imported here: scipy is slow to import and most checks never get here
-
     m, n = len(reference), len(submission)
     if m < MIN_REFERENCE_RUNS or n < 1:
         raise ValueError(f"need >= {MIN_REFERENCE_RUNS} reference runs and >= 1 submission run, got {m} and {n}")

@@ -19,6 +19,7 @@ from harness.check.findings import Findings
 from harness.check.logs import LogFacts
 from harness.check.specview import SpecView, hyperparameters
 from recscale import logkeys as k
+from recscale.layout import RESULTS_DIR, SYSTEMS_DIR
 from recscale.records import RunResult, SubmissionManifest
 from recscale.sweep import Point
 from recscale.system import REQUIRED_FIELDS, SystemDescription
@@ -153,7 +154,7 @@ def check_runs_per_point(runs: list[RunCheck], out: Findings) -> None:
     for run in runs:
         groups[(run.folder.system, run.folder.workload, run.folder.point)].append(run)
     for (system, workload, point_id), members in sorted(groups.items()):
-        where = show(f"results/{system}/{workload}/{point_id}/")
+        where = show(f"{RESULTS_DIR}/{system}/{workload}/{point_id}/")
         required = next((r.point.spec.runs_per_point for r in members if r.point is not None), None)
         if required is not None and len(members) != required:
             out.error("RUN-1", where, f"{len(members)} run(s); the point requires runs_per_point = {required}")
@@ -170,7 +171,7 @@ def check_systems(inventory: Inventory, systems: dict[str, SystemDescription | N
     for name in used:
         rel = inventory.systems.get(name)
         if rel is None:
-            out.error("SYS-1", f"systems/{show(name)}.json", "missing: every system named by a run is described")
+            out.error("SYS-1", f"{SYSTEMS_DIR}/{show(name)}.json", "missing: every system named by a run is described")
             continue
         system = systems.get(name)
         if system is None:

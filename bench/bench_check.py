@@ -62,7 +62,7 @@ def main() -> None:
         times, report = [], None
         for _ in range(args.repeat):
             tic = time.perf_counter()
-            report = check_submission(root, references=[], workloads=workloads)
+            report = check_submission(root, references=[], workloads=[workloads])
             times.append(time.perf_counter() - tic)
         assert report is not None
         print(f"submission: {report.runs} runs, {files} files, {size / 2**20:.1f} MiB (built in {built:.1f} s)")
@@ -71,7 +71,7 @@ def main() -> None:
               f"{len(report.errors)} errors, {len(report.notes)} notes")
         profile = cProfile.Profile()
         profile.enable()
-        check_submission(root, references=[], workloads=workloads)
+        check_submission(root, references=[], workloads=[workloads])
         profile.disable()
         stats = pstats.Stats(profile)
         total = stats.total_tt  # type: ignore[attr-defined]

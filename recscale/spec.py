@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, f
 
 from recscale.cardinalities import NAMED_CARDINALITIES
 from recscale.interactions import InteractionParams, interaction_modules
+from recscale.sources import SOURCES, SourceName
 
 
 class Strict(BaseModel):
@@ -42,7 +43,7 @@ class SyntheticSpec(Strict):
 
 
 class DataSpec(Strict):
-    source: Literal["synthetic", "criteo_kaggle", "criteo_1tb", "npy"]
+    source: SourceName = Field(description="where the rows come from (recscale/sources.py)")
     path: str | None = Field(
         None, description="folder of converted shards (`recscale data convert`); real data only"
     )
@@ -62,12 +63,16 @@ class DataSpec(Strict):
 
     @model_validator(mode="after")
     def _source_needs(self) -> DataSpec:
-        if self.source == "synthetic" and self.synthetic is None:
-            raise ValueError("source 'synthetic' needs a 'synthetic' section (generator settings)")
-        if self.source != "synthetic" and self.synthetic is not None:
+        generated = SOURCES[self.source].generated
+        if generated and self.synthetic is None:
+            raise ValueError(f"source {self.source!r} needs a 'synthetic' section (generator settings)")
+        if not generated and self.synthetic is not None:
             raise ValueError(f"'synthetic' settings given but source is {self.source!r}")
-        if self.source != "synthetic" and not self.path:
+        if not generated and not self.path:
             raise ValueError(f"source {self.source!r} needs 'path': the folder of converted shards")
+        if generated and self.path is not None:  # it would be ignored: say so instead
+            raise ValueError(f"source {self.source!r} is generated (under `recscale run --data-root`): "
+                             "'path' is for converted data only")
         if isinstance(self.cardinalities, list) and not self.cardinalities:
             raise ValueError("'cardinalities' must list at least one categorical feature")
         return self

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
+
 from recscale import __version__
 from recscale.accounting import param_counts, train_flops_per_example
 from recscale.io import atomic_write_json, atomic_write_text
@@ -179,17 +181,20 @@ def system_description(system: str, submitter: str, division: Literal["closed", 
 def make_submission(root: Path, workload: str | Path = "smoke", *, points: list[str] | None = None,
                     seeds: list[int] | None = None, system: str = "factory-cpu", submitter: str = "factory-org",
                     division: Literal["closed", "open"] = "closed", reach: Reach = default_reach,
-                    diverge: Reach | None = None) -> Path:
+                    diverge: Reach | None = None, keep_workload: bool = True) -> Path:
     """Write a submission of `workload` (id in the repository's workloads/, or a file) under `root`.
 
     Every selected point (default: all) gets one run per seed (default: 0 .. runs_per_point - 1).
     `reach(point, seed)`: the evaluation that first reaches the target (None: never);
-    `diverge(point, seed)`: the evaluation before which the loss turns non-finite (None: never).
+    `diverge(point, seed)`: the evaluation before which the loss turns non-finite (None: never);
+    `keep_workload`: copy the workload file into workloads/<id>.yaml, as `recscale run` does.
     """
     path = Path(workload) if Path(workload).suffix in (".yaml", ".yml") else REPO / "workloads" / f"{workload}.yaml"
     spec, all_points = load_points(path)
     chosen = [p for p in all_points if points is None or p.point_id in points]
     atomic_write_json(SubmissionLayout(root).system_file(system), system_description(system, submitter, division))
+    if keep_workload:
+        atomic_write_text(SubmissionLayout(root).workload_file(spec.id), path.read_text(encoding="utf-8"))
     for number, point in enumerate(chosen):
         for seed in seeds if seeds is not None else range(spec.runs_per_point):
             folder = SubmissionLayout(root).run_dir(RunKey(system, spec.id, point.point_id, seed))
@@ -200,6 +205,21 @@ def make_submission(root: Path, workload: str | Path = "smoke", *, points: list[
             atomic_write_json(folder / RESULT_FILE, result)
     write_manifest(root, submitter, division)
     return root
+
+
+def workload_variant(source: Path, out: Path, **changes: Any) -> Path:
+    """The workload file `source` with changes (keys are paths with __ between the keys: ``data__fraction``)
+    written to `out`."""
+    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = doc
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return out
 
 
 def write_manifest(root: Path, submitter: str = "factory-org", division: Literal["closed", "open"] = "closed") -> None:

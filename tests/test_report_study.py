@@ -14,12 +14,12 @@ from score_helpers import Law, make_record, system_description, write_submission
 from submission_factory import make_submission
 
 from harness.cli import main
-from harness.schemas import load_schema
 from harness.score.models import StudyReport
 from harness.score.study import SubmissionRecords, build_report
 from recscale.accounting import param_counts, train_flops_per_example
 from recscale.load import load_points
 from recscale.records import ComponentCounts, Metrics, RunResult
+from recscale.resources import load_schema
 from recscale.sweep import Point
 
 FLOOR = 0.6

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.check.findings import Findings
 from harness.check.logs import METRIC_NAMES, LogFacts, as_int, as_number
-from harness.check.report import Findings
 from harness.check.specview import SpecView
 from recscale import logkeys as k
 from recscale.records import Metrics, RunResult

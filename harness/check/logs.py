@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.check.report import Findings
+from harness.check.findings import Findings
 from harness.check.specview import SpecView
 from harness.mlperf import MLLogEvent, parse_mllog_lines
 from recscale import logkeys as k

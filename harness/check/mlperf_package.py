@@ -13,8 +13,7 @@ from pathlib import Path
 
 from mlperf_logging.benchmark_meta import get_result_file_counts
 
-from harness.check.checker import utc_now
-from harness.check.report import (
+from harness.check.findings import (
     MLPERF_RULES,
     CheckReport,
     Findings,
@@ -24,6 +23,7 @@ from harness.check.report import (
 )
 from harness.mlperf import MLPerfPackage, MLPerfRun, read_mlperf_package
 from recscale import __version__
+from recscale.io import utc_now
 
 ONCE = ("submission_benchmark", "submission_org", "submission_division", "submission_platform",
         "global_batch_size", "train_samples", "eval_samples", "init_stop", "run_start", "run_stop")

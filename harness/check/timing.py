@@ -5,8 +5,8 @@ Works on the LogFacts of harness.check.logs after the evaluations were collected
 
 from __future__ import annotations
 
+from harness.check.findings import Findings
 from harness.check.logs import EVAL_GROUP, HYPER_KEYS, SUBMISSION_KEYS, LogFacts
-from harness.check.report import Findings
 from harness.check.specview import SpecView
 from recscale import logkeys as k
 

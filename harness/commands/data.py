@@ -1,4 +1,4 @@
-"""Data commands: `recscale data generate | convert | verify | info`."""
+"""Data commands: `recscale data generate | convert | verify | info | sources`."""
 
 from __future__ import annotations
 
@@ -8,21 +8,22 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness.paths import resolve_workload
 from recscale.cardinalities import NAMED_CARDINALITIES
 from recscale.errors import InputError, Problem
+from recscale.load import load_points, resolve_workload
+from recscale.sources import SOURCES, stored_sources
+from reference.data.convert import convert
+from reference.data.generate import data_spec_key, is_current, materialise
+from reference.data.manifest import check_files, read_manifest
+from reference.data.npy import index_days
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from recscale.load import load_points
-    from reference.data.generate import data_spec_key, is_current, materialise
-    from reference.data.manifest import read_manifest
-
     spec, points = load_points(resolve_workload(args.workload))
     specs = {data_spec_key(p.spec.data)[0]: p.spec.data for p in points}
-    synthetic = {key: data for key, data in specs.items() if data.source == "synthetic"}
+    synthetic = {key: data for key, data in specs.items() if SOURCES[data.source].generated}
     if not synthetic:
-        raise InputError([Problem(args.workload, "data.source", f"{spec.id} uses real data "
+        raise InputError([Problem(args.workload, "data.source", f"{spec.id} reads stored data "
                                   f"({spec.data.source}): convert it with `recscale data convert`")])
     for key, data in synthetic.items():  # points sweeping a generator knob need one data set each
         folder = args.out if len(synthetic) == 1 else args.out / f"synthetic-{key}"
@@ -37,7 +38,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cardinalities(text: str) -> list[int]:
+def _cardinalities(text: str | None, source: str) -> list[int]:
+    """--cardinalities: a named set or c1,c2,...; by default the named set of the data source."""
+    if text is None:
+        text = SOURCES[source].cardinalities
+        if text is None:
+            raise InputError([Problem("--cardinalities", "", f"source {source!r} has no named vocabulary sizes: give "
+                                      "them (a named set or c1,c2,...)")])
     if text in NAMED_CARDINALITIES:
         return list(NAMED_CARDINALITIES[text])
     try:
@@ -77,11 +84,8 @@ def _publish(tmp: Path, out: Path) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from reference.data.convert import convert
-    from reference.data.npy import index_days
-
     if args.format == "torchrec-npy":
-        cards = _cardinalities(args.cardinalities)
+        cards = _cardinalities(args.cardinalities, args.source)
         if args.cardinality_cap:
             cards = [min(c, args.cardinality_cap) for c in cards]
         manifest = index_days(args.inputs[0], args.out, _days(args.train_days), args.eval_day, cards,
@@ -105,8 +109,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from reference.data.manifest import check_files, read_manifest
-
     for folder in args.folders:
         manifest = read_manifest(folder)
         check_files(folder, manifest, "all")
@@ -117,8 +119,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from reference.data.manifest import read_manifest
-
     manifest = read_manifest(args.folder)
     print(f"source        {manifest.source} (created {manifest.created_at}, recscale {manifest.recscale_version})")
     print(f"rows          {manifest.train.rows:,} train in {len(manifest.train.shards)} shard(s), "
@@ -135,6 +135,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         conv = manifest.conversion
         print(f"conversion    ids {conv.id_mapping}, cap {conv.cardinality_cap}, {conv.lines:,} lines read, "
               f"{conv.skipped_lines} skipped; split: {conv.split}")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    width = max(len(name) for name in SOURCES)
+    for source in SOURCES.values():
+        how = "generated" if source.generated else "stored   "
+        cards = f" (vocabularies: {source.cardinalities})" if source.cardinalities else ""
+        print(f"{source.name.ljust(width)}  {how}  {source.description}{cards}")
     return 0
 
 
@@ -167,9 +176,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-half", choices=["first", "second", "all"], default="first",
                    help="torchrec-npy: the eval day's half (first: torchrec/MLPerf 'val')")
     p.add_argument("--multi-hot", action="store_true", help="torchrec-npy: read day_N_sparse_multi_hot.npz")
-    p.add_argument("--cardinalities", default="criteo_1tb", help="torchrec-npy: named set or c1,c2,...")
-    p.add_argument("--source", choices=["npy", "criteo_1tb", "criteo_kaggle"], default="criteo_1tb",
-                   help="torchrec-npy: the data set's source in the manifest")
+    p.add_argument("--cardinalities", default=None,
+                   help="torchrec-npy: named set or c1,c2,... (default: the named set of --source)")
+    p.add_argument("--source", choices=stored_sources(), default="criteo_1tb",
+                   help="torchrec-npy: the data set's source in the manifest (`recscale data sources`)")
     p.set_defaults(func=cmd_convert)
 
     p = commands.add_parser("verify", help="check every file's size, shape and sha256 against the manifest")
@@ -179,3 +189,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = commands.add_parser("info", help="summarise a data set's manifest")
     p.add_argument("folder", type=Path)
     p.set_defaults(func=cmd_info)
+
+    p = commands.add_parser("sources", help="list the data sources a workload's data.source can name")
+    p.set_defaults(func=cmd_sources)

@@ -129,11 +129,11 @@ def aggregate_times(times: Sequence[float], n_runs: int) -> tuple[float | None, 
 
 
 def _sweep_points(workload_id: str, version: int, seen: set[str]) -> list[str]:
-    """The points of a workload's sweep: its file in workloads/ when it has this version, else those seen."""
-    from harness.paths import DEFAULT_WORKLOADS
-    from recscale.load import load_points, workload_files
+    """The points of a workload's sweep: its file (./workloads, the built-in ones) when it has this version,
+    else those seen."""
+    from recscale.load import default_workload_paths, load_points, workload_files
 
-    for file in workload_files([DEFAULT_WORKLOADS]):
+    for file in workload_files(default_workload_paths()):
         try:
             spec, points = load_points(file)
         except InputError:

@@ -29,7 +29,9 @@ from typing import Literal
 
 import numpy as np
 
+from recscale import __version__
 from recscale.errors import InputError, Problem
+from recscale.io import utc_now
 from reference.data.criteo import NUM_DENSE, NUM_SPARSE, Parsed, check_bad, count_lines, map_chunks
 from reference.data.manifest import (
     ConversionInfo,
@@ -38,7 +40,6 @@ from reference.data.manifest import (
     Shard,
     Split,
     describe_array,
-    now_utc,
     record_verified,
     write_manifest,
 )
@@ -203,8 +204,6 @@ def convert(kind: Literal["criteo_kaggle", "criteo_1tb"], files: list[Path], out
 
     workers: parsing processes (default: one per CPU but one, which writes the shards; with one
     worker the parsing runs in this process)."""
-    from recscale import __version__
-
     missing = [Problem(str(f), "", "no such file") for f in files if not f.is_file()]
     if missing:
         raise InputError(missing)
@@ -273,7 +272,7 @@ def _finish(kind: Literal["criteo_kaggle", "criteo_1tb"], files: list[Path], out
            "DLRM: 7 equal days, days 1-6 train, first half of day 7 eval" if kind == "criteo_kaggle" else
            "MLPerf: all files but the last train, first half of the last file eval")
     manifest = DatasetManifest(
-        source=kind, created_at=now_utc(), recscale_version=version, num_dense=NUM_DENSE,
+        source=kind, created_at=utc_now(), recscale_version=version, num_dense=NUM_DENSE,
         cardinalities=mapper.cardinalities, dense_transform="log1p", train=split("train"), eval=split("eval"),
         conversion=ConversionInfo(inputs=[InputFile(path=os.path.abspath(f), bytes=f.stat().st_size) for f in files],
                                   lines=lines, skipped_lines=skips.count, skipped_examples=skips.examples,

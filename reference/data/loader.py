@@ -19,31 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 
 from recscale.errors import InputError, Problem
+from recscale.sources import SOURCES
+from recscale.spec import WorkloadSpec
 from reference.data.batch import Batch
+from reference.data.generate import bayes_metrics, ensure_synthetic
 from reference.data.manifest import DatasetManifest, Split, check_files, open_array, read_manifest
-
-if TYPE_CHECKING:
-    from recscale.spec import WorkloadSpec
 
 SHUFFLE_BLOCK = 32
 _SHUFFLE_KEY = 200
 Checksums = Literal["changed", "all", "none"]
 # dense [n, D], sparse [n, F] (one-hot) or per-feature [n, k_f] (multi-hot), labels [n, 1], as stored
 Arrays = tuple[np.ndarray, np.ndarray | list[np.ndarray], np.ndarray]
-
-
-def bayes_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """NE, log loss, AUC and calibration of the exact probabilities probs [N] against labels [N] or [N, 1]."""
-    from reference.metrics import evaluate_probs
-
-    return evaluate_probs(torch.from_numpy(np.array(probs, np.float64)),
-                          torch.from_numpy(np.array(labels, np.float64).reshape(-1)))
 
 
 def rank_slice(size: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -233,11 +225,9 @@ class _BlockOrder:
 
 def open_dataset(spec: WorkloadSpec, data_root: Path) -> Dataset:
     """The data set of a WorkloadSpec: generated under data_root (synthetic) or the converted shards
-    at spec.data.path; limited to spec.data.train_samples / eval_samples rows."""
-    from reference.data.generate import ensure_synthetic
-
+    at spec.data.path (recscale/sources.py says which); limited to spec.data.train_samples / eval_samples rows."""
     data = spec.data
-    if data.source == "synthetic":
+    if SOURCES[data.source].generated:
         root = ensure_synthetic(data, Path(data_root))
     else:
         root = Path(data.path)

@@ -1,4 +1,4 @@
-"""What the checker found: findings per rule id (RULES.md) and the CheckReport record.
+"""What the checker found: findings per rule id (RULES.md), collected into the CheckReport record.
 
 Every machine-checked rule of RULES.md is in RULES below with a short title; a report lists each
 of them as passed or failed, so a reader sees what was verified, not only what went wrong.
@@ -22,6 +22,7 @@ RULES: dict[str, str] = {
     "SUB-3": "submission.json lists exactly the runs on disk",
     "SUB-4": "a run folder's path names its run",
     "SUB-5": "one submitter and one division",
+    "SUB-6": "workload copies are valid, named by their id and agree with the given workloads",
     "SYS-1": "every system is described, required fields filled",
     "SYS-2": "one system is one stack",
     "FILE-1": "nothing leads outside the submission",
@@ -120,6 +121,10 @@ class CheckReport(BaseModel):
     recscale_version: str
     checked_at: str
     division: Literal["closed", "open"] | None = None
+    workloads: list[str] = Field(default_factory=list, description="the workload files and folders the runs "
+                                 "were checked against, in search order (then the submission's own copies)")
+    references: list[str] = Field(default_factory=list, description="the reference submissions of the "
+                                  "convergence band (CONV-2)")
     runs: int = Field(ge=0, description="run folders (or MLPerf result files) found")
     passed: bool
     rules: list[RuleOutcome]
@@ -145,7 +150,6 @@ class Findings:
     per_file_rule_cap: int = 20
     items: list[Finding] = field(default_factory=list)
     _counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    _error_keys: set[tuple[str, str]] = field(default_factory=set)
 
     def error(self, rule: str, file: str, message: str) -> None:
         self._add(rule, "error", file, message)
@@ -158,8 +162,6 @@ class Findings:
         if rule not in RULES and rule not in MLPERF_RULES:
             raise KeyError(f"unknown rule id {rule!r}")  # a checker bug: every id is in RULES.md
         key = (rule, file)
-        if severity == "error":
-            self._error_keys.add(key)
         self._counts[key] += 1
         count = self._counts[key]
         if count <= self.per_file_rule_cap:
@@ -167,11 +169,6 @@ class Findings:
         elif count == self.per_file_rule_cap + 1:
             self.items.append(Finding(rule=rule, severity=severity, file=file,
                                       message="further findings of this rule in this file are not shown"))
-
-    def has_error(self, rule: str, file: str | None = None) -> bool:
-        if file is not None:
-            return (rule, file) in self._error_keys
-        return any(r == rule for r, _ in self._error_keys)
 
 
 def _printable(text: str) -> str:

@@ -243,10 +243,15 @@ def open_dataset(spec: WorkloadSpec, data_root: Path) -> Dataset:
     if manifest.num_dense != data.num_dense or len(manifest.cardinalities) != data.num_sparse:
         problems.append(Problem(where, "cardinalities", f"{manifest.num_dense} dense and {len(manifest.cardinalities)} "
                                 f"categorical features, the workload wants {data.num_dense} and {data.num_sparse}"))
-    elif any(have > want for have, want in zip(manifest.cardinalities, data.feature_cardinalities, strict=True)):
-        # The model sizes its tables from the spec; larger data vocabularies would silently collide.
-        problems.append(Problem(where, "cardinalities", f"the data set's vocabularies {list(manifest.cardinalities)} "
-                                f"exceed the workload's data.cardinalities {list(data.feature_cardinalities)}"))
+    elif over := [f"C{f + 1} has {have:,} ids, its table {want:,} rows" for f, (have, want)
+                  in enumerate(zip(manifest.cardinalities, data.feature_cardinalities, strict=True)) if have > want]:
+        # The model sizes its tables from the spec; ids past a table's end cannot be looked up.
+        problems.append(Problem(where, "cardinalities", f"the data set does not fit the workload's embedding tables "
+                                f"in {len(over)} feature(s): {'; '.join(over)}. Fix: set the workload's "
+                                f"data.cardinalities to the data set's {list(manifest.cardinalities)} (`recscale data "
+                                f"info {root}`), or convert the data again to fit: `recscale data convert` gives the "
+                                "Kaggle train.txt DLRM's table sizes (data converted before it had one more id in "
+                                "features without missing values), --cardinality-cap N bounds every table to N"))
     for name, want, have in (("train_samples", data.train_samples, manifest.train.rows),
                              ("eval_samples", data.eval_samples, manifest.eval.rows)):
         if want > have:

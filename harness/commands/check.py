@@ -18,12 +18,15 @@ def _print_report(report: CheckReport, verbose: bool) -> None:
             print(finding.line())
     if report.mlperf is not None:
         for system in report.mlperf:
-            minutes = ", ".join(f"r{r.index}: {r.minutes:.3f}" if r.minutes is not None else f"r{r.index}: -"
-                                for r in system.runs)
-            reached = sum(bool(r.reached_target) for r in system.runs)
-            score = f"{system.score_minutes:.4f} min" if system.score_minutes is not None else "none"
-            print(f"{system.system}: {len(system.runs)} runs, {reached} reached the target; minutes {minutes}; "
-                  f"olympic mean {score}")
+            minutes = ", ".join(f"r{r.index}: {r.minutes:.3f}" + ("" if r.counted else " (dropped)")
+                                if r.minutes is not None else f"r{r.index}: -" for r in system.runs)
+            counted = sum(r.counted for r in system.runs)
+            if system.score_minutes is None or system.olympic_mean_minutes is None:
+                score = f"no score: {system.no_score_reason}"
+            else:
+                score = (f"olympic mean {system.olympic_mean_minutes:.4f} min x scaling {system.scaling_factor:.6g} "
+                         f"= score {system.score_minutes:.4f} min")
+            print(f"{system.system}: {len(system.runs)} runs, {counted} counted; minutes {minutes}; {score}")
     failed = report.failed_rules()
     notes = len(report.notes)
     note_text = f"; {notes} note(s)" + ("" if verbose or not notes else " (--verbose shows them)")
@@ -42,8 +45,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.reference or args.no_reference:
             raise InputError([Problem("--reference", "", "reference results apply to RecScale submissions, "
                                       "not to --mlperf packages")])
-        report = check_mlperf_package(args.submission, args.benchmark)
+        report = check_mlperf_package(args.submission, args.benchmark, args.round)
     else:
+        if args.round:
+            raise InputError([Problem("--round", "", "the round applies to --mlperf packages")])
         references = [] if args.no_reference else args.reference
         report = check_submission(args.submission, references, args.workloads)
     _print_report(report, args.verbose)
@@ -65,5 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "repository's workloads/)")
     p.add_argument("--mlperf", action="store_true", help="read SUBMISSION_DIR as an MLPerf Training package")
     p.add_argument("--benchmark", default="dlrm_dcnv2", help="MLPerf benchmark to read with --mlperf")
+    p.add_argument("--round", metavar="ROUND", help="MLPerf round of the --mlperf package (v4.0), which picks "
+                   "mlperf-logging's rules; default: the round a folder on its path is named after")
     p.add_argument("--verbose", "-v", action="store_true", help="also print the notes")
     p.set_defaults(func=cmd_check)

@@ -59,7 +59,10 @@ class MLPerfPackage:
         return tuple(run for system in self.systems for run in system.runs)
 
     def system(self, name: str) -> MLPerfSystem:
-        return next(s for s in self.systems if s.name == name)
+        for system in self.systems:
+            if system.name == name:
+                return system
+        raise KeyError(f"no system {name!r} in {self.root}")
 
     def runs_of(self, name: str) -> list[MLPerfRun]:
         return list(self.system(name).runs)
@@ -128,7 +131,10 @@ def _read_system(root: Path, system_dir: Path, benchmark: str, ruleset: str | No
     description, description_problem = _description(root, system_dir.name)
     factor, scaling_problem, has_scaling = _scaling(folder)
     known = {p.name for p in files} | {SCALING_FILE}
-    stray = tuple(sorted(p.name for p in folder.iterdir() if p.name not in known))
+    try:
+        stray = tuple(sorted(p.name for p in folder.iterdir() if p.name not in known))
+    except OSError:  # listed a moment ago by the glob; nothing to add if it cannot be listed now
+        stray = ()
     return MLPerfSystem(system_dir.name, folder, description, description_problem, tuple(runs), factor,
                         scaling_problem, has_scaling, stray)
 

@@ -67,17 +67,13 @@ def resolve_ruleset(given: str | None, root: Path, benchmark: str) -> tuple[str 
     """
     known = rulesets_for(benchmark)
     span = f"{round_name(known[0])} to {round_name(known[-1])}" if known else "none"
-    if given is not None:
-        ruleset = ruleset_of(given)
-        if ruleset is None:
+    text = given if given is not None else round_from_path(root)
+    ruleset = None if text is None else ruleset_of(text)
+    if ruleset is None:
+        if given is not None:
             return None, None, f"{given!r} is not a round (write it as v4.0)"
-    else:
-        found = round_from_path(root)
-        if found is None:
-            return None, None, ("the round is not known: no folder on the path is named after one "
-                                f"(training_results_v4.0); give it with --round (rounds with {benchmark}: {span})")
-        ruleset = ruleset_of(found)
-        assert ruleset is not None  # the path pattern only matches round names
+        return None, None, ("the round is not known: no folder on the path is named after one "
+                            f"(training_results_v4.0); give it with --round (rounds with {benchmark}: {span})")
     name = round_name(ruleset)
     if ruleset not in known:
         return name, None, f"mlperf-logging has no {benchmark} rules for round {name} (it has {span})"

@@ -3,7 +3,7 @@
 Public API (the scorer reads only submissions for which `check_submission(root).passed`):
 
     check_submission(root, *, workloads=None, references=None) -> CheckReport
-    check_mlperf_package(root, benchmark="dlrm_dcnv2") -> CheckReport
+    check_mlperf_package(root, benchmark="dlrm_dcnv2", round_text=None) -> CheckReport
 
 One module per concern: files (layout, links, sizes), schema (JSON against the shipped schemas),
 catalogue (the workloads runs are checked against), logs and timing (mllog.txt), agreement

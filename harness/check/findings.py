@@ -55,10 +55,10 @@ RULES: dict[str, str] = {
 
 # Rules of `recscale check --mlperf` (RULES.md, appendix).
 MLPERF_RULES: dict[str, str] = {
-    "MLP-1": "every :::MLLOG line parses",
-    "MLP-2": "required events, once each, in order",
-    "MLP-3": "run_stop status agrees with the target",
-    "MLP-4": "system description and number of runs",
+    "MLP-1": "every result file reads as mlperf-logging reads it",
+    "MLP-2": "runs pass mlperf-logging's compliance check (one may fail)",
+    "MLP-3": "run_stop status agrees with the evaluations (noted only)",
+    "MLP-4": "system description, result files, scaling.json and a score",
 }
 
 
@@ -100,6 +100,8 @@ class MLPerfRunSummary(BaseModel):
     reached_target: bool | None
     evaluations: int
     samples_to_target: int | None
+    counted: bool = Field(description="the result summarizer counts the run (it passes the compliance check)")
+    dropped_reason: str | None = Field(description="why the summarizer does not count it")
 
 
 class MLPerfSystemSummary(BaseModel):
@@ -107,7 +109,10 @@ class MLPerfSystemSummary(BaseModel):
 
     system: str
     runs: list[MLPerfRunSummary]
-    score_minutes: float | None = Field(description="olympic mean of the converged runs (MLPerf summarizer)")
+    score_minutes: float | None = Field(description="the result summarizer's score: olympic mean x scaling_factor")
+    olympic_mean_minutes: float | None = Field(description="olympic mean of the counted runs' minutes")
+    scaling_factor: float = Field(description="from scaling.json (1 without one)")
+    no_score_reason: str | None = Field(description="why the summarizer gives no score")
 
 
 class CheckReport(BaseModel):

@@ -16,12 +16,15 @@ def _print_report(report: CheckReport, verbose: bool) -> None:
             print(finding.line())
     if report.mlperf is not None:
         for system in report.mlperf:
-            minutes = ", ".join(f"r{r.index}: {r.minutes:.3f}" if r.minutes is not None else f"r{r.index}: -"
-                                for r in system.runs)
-            reached = sum(bool(r.reached_target) for r in system.runs)
-            score = f"{system.score_minutes:.4f} min" if system.score_minutes is not None else "none"
-            print(f"{system.system}: {len(system.runs)} runs, {reached} reached the target; minutes {minutes}; "
-                  f"olympic mean {score}")
+            minutes = ", ".join(f"r{r.index}: {r.minutes:.3f}" + ("" if r.counted else " (dropped)")
+                                if r.minutes is not None else f"r{r.index}: -" for r in system.runs)
+            counted = sum(r.counted for r in system.runs)
+            if system.score_minutes is None or system.olympic_mean_minutes is None:
+                score = f"no score: {system.no_score_reason}"
+            else:
+                score = (f"olympic mean {system.olympic_mean_minutes:.4f} min x scaling {system.scaling_factor:.6g} "
+                         f"= score {system.score_minutes:.4f} min")
+            print(f"{system.system}: {len(system.runs)} runs, {counted} counted; minutes {minutes}; {score}")
     if verbose and report.kind == "recscale":
         print(f"workloads:  {', '.join(report.workloads) or 'none'} (then the submission's copies)")
         print(f"references: {', '.join(report.references) or 'none'}")
@@ -41,8 +44,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                             ("--workloads", args.workloads is not None)):
             if given:
                 raise InputError([Problem(flag, "", "applies to RecScale submissions, not to --mlperf packages")])
-        report = check_mlperf_package(args.submission, args.benchmark)
+        report = check_mlperf_package(args.submission, args.benchmark, args.round)
     else:
+        if args.round:
+            raise InputError([Problem("--round", "", "the round applies to --mlperf packages")])
         report = check_submission(args.submission, **check_inputs(args))
     _print_report(report, args.verbose)
     if args.json:
@@ -78,5 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_input_options(p)
     p.add_argument("--mlperf", action="store_true", help="read SUBMISSION_DIR as an MLPerf Training package")
     p.add_argument("--benchmark", default="dlrm_dcnv2", help="MLPerf benchmark to read with --mlperf")
+    p.add_argument("--round", metavar="ROUND", help="MLPerf round of the --mlperf package (v4.0), which picks "
+                   "mlperf-logging's rules; default: the round a folder on its path is named after")
     p.add_argument("--verbose", "-v", action="store_true", help="also print the notes")
     p.set_defaults(func=cmd_check)

@@ -31,8 +31,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.root is not None and not args.root.is_dir():
         raise InputError([Problem(str(args.root), "", "no such folder")])
     out = args.out or Path("leaderboard")
+    if args.mlperf_round and not args.mlperf:
+        raise InputError([Problem("--mlperf-round", "", "give the MLPerf results with --mlperf DIR")])
     outcome = score(args.root, out, mlperf=args.mlperf or [], n_boot=args.bootstrap, seed=args.seed,
-                    level=args.level, budget_decades=args.budget_decades)
+                    level=args.level, budget_decades=args.budget_decades, mlperf_round=args.mlperf_round)
     board = outcome.board
     for status in board.submissions:
         if status.scored:
@@ -50,8 +52,12 @@ def cmd_score(args: argparse.Namespace) -> int:
                 print(f"open     {open_board.workload_id}  #{row.rank} {row.submission} · {row.system}: "
                       f"{open_board.metric} {row.at_data_budget.quality:.4f} at {open_board.data_budget:.3g} samples")
     for row in board.mlperf:
-        score_text = "no score" if row.score_minutes is None else f"{row.score_minutes:.4f} min"
-        print(f"mlperf   {row.round or '-'} {row.system}: {score_text} ({row.n_converged}/{row.n_runs} runs)")
+        if row.score_minutes is None:
+            print(f"mlperf   {row.round or '-'} {row.system}: no score: {row.no_score_reason} "
+                  f"({row.n_converged}/{row.n_runs} runs)", file=sys.stderr)
+        else:
+            print(f"mlperf   {row.round or '-'} {row.system}: {row.score_minutes:.4f} min "
+                  f"({row.n_converged}/{row.n_runs} runs)")
     print(f"wrote {out / 'leaderboard.json'}, {out / 'leaderboard.md'}, {out / 'index.html'} "
           f"and {len(board.plots)} plot files under {out / 'plots'}")
     return 0
@@ -75,6 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mlperf", type=Path, action="append", metavar="DIR",
                    help="MLPerf Training results: a submitter folder (results/, systems/) or a folder of them; "
                         "repeat for several")
+    p.add_argument("--mlperf-round", metavar="ROUND",
+                   help="MLPerf round of every --mlperf folder (v4.0), which picks mlperf-logging's rules; "
+                        "default: the round a folder on each path is named after (training_results_v4.0)")
     add_fit_options(p)
     p.add_argument("--budget-decades", type=float, default=1.0,
                    help="open division budgets: the full training set and the largest compute seen, x 10^this (1)")

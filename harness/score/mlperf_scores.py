@@ -1,30 +1,34 @@
-"""MLPerf Training results on the leaderboard: scores as MLPerf's summarizer computes them, and
+"""MLPerf Training results on the leaderboard: scores as MLPerf's result summarizer computes them, and
 each run's learning curve fitted as a data-scaling curve.
 
-Score (SCORE-6): minutes from run_start to run_stop of each run, the olympic mean over a system's
-runs with the summarizer's handling of runs that did not converge (``harness.mlperf``, which
-follows ``_compute_strong_score_standalone`` of mlperf-logging 4.1). Learning curve: every
-``eval_accuracy`` (AUC) at ``samples = epoch_num x train_samples`` (or its ``samples_count``); AUC is
-higher-is-better and tends to a ceiling, so the fitted loss is ``1 - AUC``:
-``1 - AUC(s) = a * s^-b + c``. Within one pass a mid-pass evaluation has seen each of its samples
-once, so the curve is the one-pass data-scaling curve of that run (with the caveat that the
-learning-rate schedule, if any, is that of the full pass).
+Score (SCORE-6): every system of every submitter folder found, read by :mod:`harness.mlperf_results`
+exactly as mlperf-logging reads it (parser, compliance checker of the round's ruleset, summarizer:
+olympic mean of the counted runs' minutes x ``scaling.json``'s factor). A system the summarizer gives
+no score -- or on which it would stop -- is listed with the reason; it never stops the other systems.
+Learning curve: every ``eval_accuracy`` (AUC) at ``samples = epoch_num x train_samples`` (or its
+``samples_count``); AUC is higher-is-better and tends to a ceiling, so the fitted loss is
+``1 - AUC``: ``1 - AUC(s) = a * s^-b + c``. Within one pass a mid-pass evaluation has seen each of
+its samples once, so the curve is the one-pass data-scaling curve of that run (with the caveat that
+the learning-rate schedule, if any, is that of the full pass).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.mlperf import MLPerfPackage, MLPerfRun, read_mlperf_package
+from harness.mlperf_results.package import MLPerfPackage, MLPerfSystem, read_mlperf_package
+from harness.mlperf_results.runs import MLPerfRun
+from harness.mlperf_results.summarizer import score_system
 from harness.score.fit import FitError, fit_power_law
 from harness.score.models import MLPerfRow, MLPerfRunRow, PowerLawSummary, Stack
 from harness.score.report import summarize_fit
 from recscale.errors import InputError, Problem
 
 BENCHMARK = "dlrm_dcnv2"
-_ROUND = re.compile(r"(?:^|[_-])(v\d+(?:\.\d+)+)$")
+RULE = ("mlperf-logging's result summarizer: runs that fail its compliance check are dropped (one may be; two "
+        "or more: no score); olympic mean of the others' run_start->run_stop minutes (a dropped run counts as "
+        "the slowest), times scaling.json's factor")
 
 
 def find_packages(folder: Path, benchmark: str = BENCHMARK) -> list[Path]:
@@ -39,15 +43,6 @@ def find_packages(folder: Path, benchmark: str = BENCHMARK) -> list[Path]:
         raise InputError([Problem(str(folder), "", f"no MLPerf submitter folder (results/<system>/{benchmark}/) "
                                                    "here or two levels below")])
     return found
-
-
-def round_of(path: Path) -> str:
-    """The MLPerf round a path names (``training_results_v4.0`` -> ``v4.0``), or ''."""
-    for part in reversed(path.parts):
-        match = _ROUND.search(part)
-        if match:
-            return match.group(1)
-    return ""
 
 
 def _stack(description: dict[str, object] | None) -> Stack:
@@ -88,45 +83,50 @@ def _as_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def system_rows(package: MLPerfPackage, source: str, *, n_boot: int, seed: int, level: float) -> list[MLPerfRow]:
-    rows = []
-    for system in sorted({r.system for r in package.runs}):
-        runs = sorted(package.runs_of(system), key=lambda r: r.index)
-        description = package.systems.get(system)
-        run_rows = []
-        for run in runs:
-            fit, error = _fit([run], f"{system} result_{run.index} learning curve", n_boot, seed, level)
-            evals = _evals(run)
-            run_rows.append(MLPerfRunRow(
-                index=run.index, file=run.file.name, status=run.status, minutes=run.minutes, n_evals=len(run.evals),
-                final_auc=evals[-1][1] if evals else None, eval_samples=[s for s, _ in evals],
-                eval_auc=[auc for _, auc in evals], learning_curve=fit, learning_curve_error=error))
-        pooled, pooled_error = _fit(runs, f"{system} learning curve (all runs)", n_boot, seed, level)
-        first = runs[0]
-        rows.append(MLPerfRow(
-            rank=None, source=source, round=round_of(package.root), submitter=str((description or {}).get(
-                "submitter", first.submission.get("org", package.root.name))),
-            system=system, system_name=str((description or {}).get("system_name", system)), stack=_stack(description),
-            n_runs=len(runs), n_converged=sum(r.converged for r in runs), score_minutes=package.score_minutes(system),
-            rule="olympic mean of run_start->run_stop minutes: drop the fastest and the slowest (a run that did "
-                 "not converge counts as the slowest; two or more: no score)",
-            run_minutes=sorted(r.minutes for r in runs if r.converged and r.minutes is not None),
-            train_samples=_as_int(first.train_samples), global_batch_size=_as_int(first.global_batch_size),
-            learning_curve=pooled, learning_curve_error=pooled_error, runs=run_rows,
-        ))
-    return rows
+def _run_row(system: str, run: MLPerfRun, n_boot: int, seed: int, level: float) -> MLPerfRunRow:
+    fit, error = _fit([run], f"{system} {run.file.name} learning curve", n_boot, seed, level)
+    evals = _evals(run)
+    return MLPerfRunRow(
+        index=run.index, file=run.file.name, status=run.status, minutes=run.minutes, n_evals=len(run.evals),
+        final_auc=evals[-1][1] if evals else None, eval_samples=[s for s, _ in evals],
+        eval_auc=[auc for _, auc in evals], learning_curve=fit, learning_curve_error=error,
+        counted=run.counted, dropped_reason=run.drop_reason)
 
 
-def mlperf_rows(folders: Sequence[Path], *, n_boot: int, seed: int, level: float,
-                benchmark: str = BENCHMARK) -> list[MLPerfRow]:
-    """Every system of every MLPerf submitter folder found under `folders`, ranked by score (minutes)."""
+def system_row(package: MLPerfPackage, system: MLPerfSystem, source: str, *, n_boot: int, seed: int,
+               level: float) -> MLPerfRow:
+    """One system's leaderboard row: the summarizer's score (or its reason for none) and the learning curves."""
+    runs = system.runs
+    score = score_system(package, system)
+    description = system.description or {}
+    org = next((r.submission.get("org") for r in runs if isinstance(r.submission.get("org"), str)), None)
+    pooled, pooled_error = _fit(runs, f"{system.name} learning curve (all runs)", n_boot, seed, level)
+    return MLPerfRow(
+        rank=None, source=source, round=package.round or "",
+        submitter=str(description.get("submitter") or org or package.root.name), system=system.name,
+        system_name=str(description.get("system_name", system.name)), stack=_stack(description),
+        n_runs=len(runs), n_converged=sum(r.counted for r in runs), score_minutes=score.score,
+        olympic_mean_minutes=score.olympic_mean, scaling_factor=score.scaling_factor,
+        no_score_reason=score.reason, notes=list(score.notes), rule=RULE, run_minutes=list(score.counted_minutes),
+        train_samples=_as_int(runs[0].train_samples) if runs else None,
+        global_batch_size=_as_int(runs[0].global_batch_size) if runs else None,
+        learning_curve=pooled, learning_curve_error=pooled_error,
+        runs=[_run_row(system.name, run, n_boot, seed, level) for run in runs],
+    )
+
+
+def mlperf_rows(folders: Sequence[Path], *, n_boot: int, seed: int, level: float, benchmark: str = BENCHMARK,
+                round_text: str | None = None) -> list[MLPerfRow]:
+    """Every system of every MLPerf submitter folder found under `folders`: scored ones ranked by score
+    (minutes), then the ones without a score, each with the summarizer's reason."""
     rows: list[MLPerfRow] = []
     for folder in map(Path, folders):
         for package_root in find_packages(folder, benchmark):
-            package = read_mlperf_package(package_root, benchmark)
+            package = read_mlperf_package(package_root, benchmark, round_text)
             # the folder's own name and the path below it: the same wherever the results are kept
             source = str(Path(folder.resolve().name) / package_root.relative_to(folder))
-            rows += system_rows(package, source, n_boot=n_boot, seed=seed, level=level)
+            rows += [system_row(package, system, source, n_boot=n_boot, seed=seed, level=level)
+                     for system in package.systems]
     scored = sorted((r for r in rows if r.score_minutes is not None),
                     key=lambda r: (r.score_minutes, r.source, r.system))
     rest = sorted((r for r in rows if r.score_minutes is None), key=lambda r: (r.source, r.system))

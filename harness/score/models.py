@@ -234,6 +234,8 @@ class MLPerfRunRow(Out):
     eval_auc: list[float]
     learning_curve: PowerLawSummary | None
     learning_curve_error: str | None
+    counted: bool = Field(description="the result summarizer counts the run (it passes the compliance check)")
+    dropped_reason: str | None = Field(description="why the summarizer does not count it")
 
 
 class MLPerfRow(Out):
@@ -245,10 +247,14 @@ class MLPerfRow(Out):
     system_name: str
     stack: Stack
     n_runs: int
-    n_converged: int
-    score_minutes: float | None
+    n_converged: int = Field(description="runs the result summarizer counts")
+    score_minutes: float | None = Field(description="the result summarizer's score: olympic mean x scaling_factor")
+    olympic_mean_minutes: float | None
+    scaling_factor: float = Field(description="from the benchmark folder's scaling.json (1 without one)")
+    no_score_reason: str | None = Field(description="why the result summarizer gives no score")
+    notes: list[str] = Field(description="what MLPerf's package checker would remark that does not change the score")
     rule: str
-    run_minutes: list[float]
+    run_minutes: list[float] = Field(description="the counted runs' minutes, sorted")
     train_samples: int | None
     global_batch_size: int | None
     learning_curve: PowerLawSummary | None = Field(description="1 - AUC vs samples seen, all runs pooled")

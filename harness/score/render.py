@@ -169,17 +169,20 @@ def _mlperf(rows: Sequence[MLPerfRow]) -> Section:
     table = []
     for r in rows:
         fit = r.learning_curve
+        score = num(r.score_minutes, 5) if r.score_minutes is not None else f"none: {r.no_score_reason}"
         table.append([str(r.rank or "–"), r.round, r.submitter, r.system_name, r.stack.accelerator,
-                      r.stack.framework, f"{r.n_runs} ({r.n_converged})", num(r.score_minutes, 5),
+                      r.stack.framework, f"{r.n_runs} ({r.n_converged})", score, num(r.scaling_factor, 6),
                       law(fit), (num(fit.c) + ci(fit.c_ci, 3)) if fit else (r.learning_curve_error or "–"),
                       extrapolation(fit)])
     return Section(
         "MLPerf Training dlrm_dcnv2", anchor="mlperf",
-        text=["Score: minutes from run_start to run_stop, olympic mean over the runs, as MLPerf's result "
-              "summarizer computes it (SCORE-6). Learning curve: 1 - AUC against samples seen (epoch_num x "
-              "train_samples), all runs pooled."],
-        tables=[Table(["rank", "round", "submitter", "system", "accelerator", "framework", "runs (converged)",
-                       "score (min)", "learning curve (1 - AUC)", "c [95% CI]", "extrapolation error"], table)],
+        text=["Score: as MLPerf's result summarizer computes it (SCORE-6): runs that fail mlperf-logging's "
+              "compliance check are dropped, the others' minutes from run_start to run_stop are averaged "
+              "olympic-style and multiplied by the scaling factor of the package's scaling.json. Learning "
+              "curve: 1 - AUC against samples seen (epoch_num x train_samples), all runs pooled."],
+        tables=[Table(["rank", "round", "submitter", "system", "accelerator", "framework", "runs (counted)",
+                       "score (min)", "scaling factor", "learning curve (1 - AUC)", "c [95% CI]",
+                       "extrapolation error"], table)],
         figures=[("mlperf-scores", "MLPerf scores and runs"), ("mlperf-learning-curves", "MLPerf learning curves")],
     )
 

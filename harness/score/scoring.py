@@ -50,8 +50,10 @@ RULES = [
     "the compute-efficient frontier's prediction at the compute budget is shown beside it.",
     "SCORE-5: joint fit L(N, D) = E + A/N^alpha + B/D^beta by Chinchilla's approach 3 (Huber, delta 1e-3, on "
     "log L; L-BFGS-B from the best of a grid of starts); needs 5 points and 3 distinct N and D.",
-    "SCORE-6: MLPerf results: minutes from run_start to run_stop, olympic mean over the runs (mlperf-logging's "
-    "result summarizer); learning curves 1 - AUC vs samples seen fitted as in SCORE-3.",
+    "SCORE-6: MLPerf results as mlperf-logging's result summarizer scores them: runs failing its compliance "
+    "check dropped (two or more: no score), olympic mean of the others' run_start->run_stop minutes times "
+    "scaling.json's factor; a system without a score is listed with the reason; learning curves 1 - AUC vs "
+    "samples seen fitted as in SCORE-3.",
     "SCORE-7: only submissions that pass `recscale check` are scored; the others are listed with the reason.",
     "SCORE-8: the output is reproducible: fixed seed, sorted keys, no timestamps; a re-run writes the same bytes.",
 ]
@@ -128,7 +130,7 @@ def gather(root: Path, checker: Checker) -> tuple[list[Submission], list[Submiss
 
 def build_leaderboard(submissions: Sequence[Submission], statuses: Sequence[SubmissionStatus], *,
                       mlperf: Sequence[Path] = (), n_boot: int = 1000, seed: int = 0, level: float = 0.95,
-                      budget_decades: float = 1.0) -> Leaderboard:
+                      budget_decades: float = 1.0, mlperf_round: str | None = None) -> Leaderboard:
     from harness.score.mlperf_scores import mlperf_rows
 
     entries = build_entries(submissions, n_boot=n_boot, seed=seed, level=level)
@@ -137,7 +139,8 @@ def build_leaderboard(submissions: Sequence[Submission], statuses: Sequence[Subm
         settings=Settings(n_boot=n_boot, seed=seed, level=level, budget_decades=budget_decades, rules=RULES),
         submissions=list(statuses), closed=closed_boards(submissions), open=open_boards(entries, budget_decades),
         reports=reports_of(entries),
-        mlperf=mlperf_rows(mlperf, n_boot=n_boot, seed=seed, level=level) if mlperf else [], plots=[],
+        mlperf=mlperf_rows(mlperf, n_boot=n_boot, seed=seed, level=level, round_text=mlperf_round) if mlperf else [],
+        plots=[],
     )
 
 
@@ -161,13 +164,14 @@ def write_outputs(board: Leaderboard, out: Path) -> list[Path]:
 
 
 def score(root: Path | None, out: Path, *, mlperf: Sequence[Path] = (), checker: Checker = default_checker,
-          n_boot: int = 1000, seed: int = 0, level: float = 0.95, budget_decades: float = 1.0) -> ScoreOutcome:
+          n_boot: int = 1000, seed: int = 0, level: float = 0.95, budget_decades: float = 1.0,
+          mlperf_round: str | None = None) -> ScoreOutcome:
     """Score the submissions under `root` (those the checker passes) and MLPerf folders; write to `out`."""
     submissions, statuses = gather(root, checker) if root is not None else ([], [])
     if root is not None and not submissions and not mlperf:
         raise InputError([Problem(str(root), "", "no submission passed the checker: " + "; ".join(
             f"{s.path}: {s.reason}" for s in statuses))])
     board = build_leaderboard(submissions, statuses, mlperf=mlperf, n_boot=n_boot, seed=seed, level=level,
-                              budget_decades=budget_decades)
+                              budget_decades=budget_decades, mlperf_round=mlperf_round)
     written = write_outputs(board, out)
     return ScoreOutcome(board, [s for s in statuses if not s.scored], written)

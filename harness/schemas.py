@@ -14,7 +14,8 @@ from pydantic import BaseModel
 
 from harness.check.report import CheckReport
 from harness.paths import REPO_ROOT
-from harness.score.models import Leaderboard, StudyReport
+from harness.score.leaderboard.records import Leaderboard
+from harness.score.study.records import StudyReport
 from recscale.records import RunResult, SubmissionManifest
 from recscale.spec import WorkloadSpec
 from recscale.system import SystemDescription

@@ -15,8 +15,10 @@ from submission_factory import make_submission
 
 from harness.cli import main
 from harness.schemas import load_schema
-from harness.score.models import StudyReport
-from harness.score.study import SubmissionRecords, build_report
+from harness.score.fits.records import FitSettings
+from harness.score.inputs import SubmissionRecords
+from harness.score.study.build import build_report
+from harness.score.study.records import StudyReport
 from recscale.accounting import param_counts, train_flops_per_example
 from recscale.load import load_points
 from recscale.records import ComponentCounts, Metrics, RunResult
@@ -99,7 +101,8 @@ def study_records(root: Path, law: Planted = Planted()) -> list[RunResult]:
 
 
 def _report(records: list[RunResult]) -> StudyReport:
-    report, _ = build_report(SubmissionRecords("sub", "TestOrg", "closed", records), checked=False, n_boot=BOOT)
+    report, _ = build_report(SubmissionRecords("sub", "TestOrg", "closed", records), checked=False,
+                             settings=FitSettings(n_boot=BOOT))
     return report
 
 
@@ -218,7 +221,7 @@ def test_the_command_writes_a_valid_report(written) -> None:
     document = json.loads((out / "report.json").read_text(encoding="utf-8"))
     jsonschema.validate(document, load_schema("report"))
     report = StudyReport.model_validate(document)
-    assert report.checked is False and report.n_boot == BOOT and report.submitter == "TestOrg"
+    assert report.checked is False and report.settings.n_boot == BOOT and report.submitter == "TestOrg"
     assert [a.axis for a in report.groups[0].axes] == ["data", "params", "interaction", "compute"]
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "**not checked**" in readme

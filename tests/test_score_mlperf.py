@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from harness.score.mlperf_scores import find_packages, mlperf_rows, round_of
+from harness.score.leaderboard.mlperf import find_packages, mlperf_rows, round_of
 from recscale.errors import InputError
 
 V40 = FIXTURES / "mlperf_training_v4.0"

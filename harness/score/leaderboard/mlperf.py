@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.mlperf import MLPerfPackage, MLPerfRun, read_mlperf_package
-from harness.score.fit import FitError, fit_power_law
-from harness.score.models import MLPerfRow, MLPerfRunRow, PowerLawSummary, Stack
-from harness.score.report import summarize_fit
+from harness.score.fits.power_law import FitError, fit_power_law
+from harness.score.fits.records import PowerLawSummary
+from harness.score.fits.summary import summarize_fit
+from harness.score.leaderboard.records import MLPerfRow, MLPerfRunRow, Stack
 from recscale.errors import InputError, Problem
 
 BENCHMARK = "dlrm_dcnv2"

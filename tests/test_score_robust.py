@@ -150,3 +150,21 @@ def test_a_run_named_outside_the_submission_is_refused_not_read(tmp_path: Path) 
     assert statuses["fine"].scored and not statuses["odd"].scored
     assert "passed the check but cannot be scored" in statuses["odd"].reason and "not a valid name" in \
         statuses["odd"].reason
+
+
+def test_a_data_curve_on_its_bound_is_not_ranked_nor_quoted(tmp_path: Path) -> None:
+    records = make_records(synthetic_points(), division="open")
+    smallest = min(r.train_samples for r in records)
+    for record in records:  # a step: the least data is worse, more data changes nothing
+        ne = 0.9 if record.train_samples == smallest else 0.7 + 1e-9 * record.train_samples
+        record.final = record.final.model_copy(update={"ne": ne})
+    write_submission(tmp_path / "subs" / "step", records, [system_description("cpu-a", division="open")],
+                     division="open")
+    outcome = score(tmp_path / "subs", tmp_path / "board", checker=lambda path: (True, ""), settings=FEW)
+    (row,) = outcome.board.open[0].rows
+    assert row.rank is None and row.data_fit is None and "hit its bound" in (row.data_error or "")
+    (fits,) = outcome.board.workload_fits
+    data = next(a for a in fits.axes if a.axis == "data")
+    assert data.headline is None and all(s.fit is not None and s.fit.status == "at_bound" for s in data.slices)
+    markdown = (tmp_path / "board" / "leaderboard.md").read_text(encoding="utf-8")
+    assert "not a law (at bound)" in markdown and "x^-4 " not in markdown

@@ -7,11 +7,16 @@ from score_helpers import Law, make_record, make_records, synthetic_points
 
 from harness.score.fits.points import aggregate_points
 from harness.score.fits.power_law import FitError
-from harness.score.fits.records import FitSettings, WorkloadFits
-from harness.score.fits.workload import fit_workload, frontier, headline_fit
+from harness.score.fits.records import FitSettings, PowerLawSummary, WorkloadFits
+from harness.score.fits.workload import fit_workload, frontier, headline_slice
 from recscale.metrics import metric
 
 LAW = Law()
+
+
+def headline_fit(record: WorkloadFits, axis: str) -> PowerLawSummary | None:
+    found = headline_slice(record, axis)
+    return None if found is None else found.fit
 
 
 def workload_fits(records, n_boot: int, joint_boot: int) -> WorkloadFits:

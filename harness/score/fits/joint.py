@@ -76,10 +76,6 @@ class JointFit:
     resamples: Resamples | None = field(default=None, repr=False, compare=False)  # rows: E, A, alpha, B, beta
 
     @property
-    def boot(self) -> NDArray[np.float64] | None:
-        return None if self.resamples is None else self.resamples.rows
-
-    @property
     def n_boot_converged(self) -> int:
         return 0 if self.resamples is None else self.resamples.n
 

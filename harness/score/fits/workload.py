@@ -36,7 +36,6 @@ from harness.score.fits.records import (
     AxisFits,
     FitSettings,
     JointSummary,
-    PowerLawSummary,
     SliceFit,
     WorkloadFits,
 )
@@ -184,9 +183,9 @@ def fit_workload(records: Sequence[RunResult], settings: FitSettings = DEFAULT_F
     return FittedWorkload(record, fits)
 
 
-def headline_fit(record: WorkloadFits, axis: str) -> PowerLawSummary | None:
-    """The leaderboard's fit of an axis: its headline slice, or None."""
+def headline_slice(record: WorkloadFits, axis: str) -> SliceFit | None:
+    """The slice of an axis the leaderboard quotes (its fit is a law), or None."""
     for entry in record.axes:
         if entry.axis == axis and entry.headline is not None:
-            return entry.slices[entry.headline].fit
+            return entry.slices[entry.headline]
     return None

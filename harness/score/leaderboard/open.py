@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from harness.score.fits.power_law import PowerLawFit
 from harness.score.fits.records import FitSettings, SliceFit, WorkloadFits
 from harness.score.fits.summary import round_estimate, round_outward, significant, summarize_fit
-from harness.score.fits.workload import FittedWorkload, fit_workload
+from harness.score.fits.workload import FittedWorkload, fit_workload, headline_slice
 from harness.score.inputs import Submission
 from harness.score.leaderboard.closed import rank_rows, stack_of
 from harness.score.leaderboard.records import OpenBoard, OpenRow, Prediction
@@ -95,7 +95,7 @@ def _row(entry: Entry, data_budget: float, compute_budget: float) -> tuple[float
         rank=None, submission=entry.submission.name, submitter=entry.submission.manifest.submitter,
         division=entry.submission.manifest.division, system=entry.system,
         stack=stack_of(entry.submission.systems.get(entry.system)), model=_model_description(entry.records),
-        curve_label=data_axis.slices[data_axis.headline].slice_label if data_axis.headline is not None else "",
+        curve_label=headline.slice_label if (headline := headline_slice(record, "data")) else "",
         data_fit=None if data_fit is None else summarize_fit(data_fit),
         data_error=None if data_fit else why_no_law(data_axis.slices),
         compute_fit=None if compute_fit is None else summarize_fit(compute_fit),

@@ -27,6 +27,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from harness.score.fits.power_law import PowerLawFit
 from harness.score.fits.records import PowerLawSummary, SliceFit, WorkloadFits
+from harness.score.fits.workload import headline_slice
 from harness.score.leaderboard.records import ClosedBoard, Leaderboard, MLPerfRow, OpenBoard
 from harness.score.study.build import GroupStudy
 from harness.score.study.records import StudyAxis, StudyCurve, StudyGroup, StudyReport
@@ -162,12 +163,11 @@ def _label(fit_slice: SliceFit, prefix: str) -> str:
 
 
 def _slices(report: WorkloadFits, axis: str, every: bool) -> list[SliceFit]:
-    entry = next((a for a in report.axes if a.axis == axis), None)
-    if entry is None:
-        return []
-    if every:
-        return list(entry.slices)
-    return [entry.slices[entry.headline]] if entry.headline is not None else []
+    """Every slice of an axis, or only its headline (the slice the leaderboard quotes)."""
+    if not every:
+        headline = headline_slice(report, axis)
+        return [] if headline is None else [headline]
+    return next((list(a.slices) for a in report.axes if a.axis == axis), [])
 
 
 def workload_axis_plot(reports: Sequence[WorkloadFits], axis: str, reach: float | None, out: Path,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from harness.score.fits.records import NO_INTERVAL_WORDS, Interval, PowerLawSummary
+from harness.score.fits.records import NO_INTERVAL_WORDS, Interval
+from harness.score.render.document import ci, interval_text
 from harness.score.study.records import AxisFinding, StudyAxis, StudyCurve, StudyGroup
 
 PARAMETER_AXES = ("params", "embedding", "bottom_mlp", "top_mlp", "interaction")
@@ -65,19 +66,6 @@ def rank(group: StudyGroup) -> list[AxisFinding]:
 # ------------------------------------------------------------------------------------- words
 
 
-def _ci(interval: Interval | None) -> str:
-    return "" if interval is None else f" [{interval.lo:.3g}, {interval.hi:.3g}]"
-
-
-def _ci_of(fit: PowerLawSummary, name: str) -> str:
-    """' [lo, hi]' of a parameter's interval, or why an ill-conditioned one is not given."""
-    interval = getattr(fit, f"{name}_ci")
-    if interval is not None:
-        return _ci(interval)
-    why = fit.no_interval.get(name)  # type: ignore[call-overload]
-    return f" ({NO_INTERVAL_WORDS[why]})" if why == "ill_conditioned" else ""
-
-
 def _what(f: AxisFinding) -> str:
     return AXIS_TITLES[f.axis] + (f" ({f.family})" if f.family else "")
 
@@ -94,7 +82,7 @@ def _return(f: AxisFinding, loss: str) -> str:
         caveats.append(f"no interval: {fit.n_distinct} sizes" if why == "exactly_determined"
                        else NO_INTERVAL_WORDS[why])
     extra = f"; {'; '.join(caveats)}" if caveats else ""
-    return (f"{fit.return_per_decade:.3g} {loss} per 10x (b = {fit.b:.3g}{_ci(fit.b_ci)}, over {f.decades:.2g} "
+    return (f"{fit.return_per_decade:.3g} {loss} per 10x (b = {fit.b:.3g}{ci(fit.b_ci)}, over {f.decades:.2g} "
             f"decades{extra})")
 
 
@@ -144,7 +132,7 @@ def _floor_sentence(group: StudyGroup, fitted: Sequence[AxisFinding], loss: str)
             where += ", and its interval includes the floor: the measured range does not pin the asymptote down"
         elif gap < 0:
             where += ": c is no credible asymptote here (too little curvature over the measured range)"
-        parts.append(f"The data curve's irreducible term c = {c:.4g}{_ci_of(data.fit, 'c')} is {where}.")
+        parts.append(f"The data curve's irreducible term c = {c:.4g}{interval_text(data.fit, 'c')} is {where}.")
     others = sorted((f for f in fitted if f.axis != "data" and f.fit is not None), key=lambda f: f.fit.c)  # type: ignore[union-attr]
     above = [f for f in others if f.fit.c >= floor]  # type: ignore[union-attr]
     below = [f for f in others if f.fit.c < floor]  # type: ignore[union-attr]
@@ -214,6 +202,10 @@ def summarize(group: StudyGroup) -> tuple[list[str], list[str]]:
     unfitted = sum(c.curve.fit is None for a in group.axes for c in a.curves)
     if unfitted:
         notes.append(f"{unfitted} curve(s) in the tables below have no fit (fewer than 3 distinct x values, or flat).")
+    not_laws = sum(c.curve.fit is not None and not c.curve.fit.is_law for a in group.axes for c in a.curves)
+    if not_laws:
+        notes.append(f"{not_laws} curve(s) in the tables below have a fit that is not a law (an exponent on its bound, "
+                     "or an unconverged optimiser): listed with the reason, never quoted.")
     confounded = sum(bool(c.curve.co_varying) for a in group.axes for c in a.curves)
     if confounded:
         notes.append(f"{confounded} curve(s) have other components moving along them (column 'notes'): they measure "

@@ -10,17 +10,23 @@ the last digit shown. The committed Markdown and HTML must be exactly what the c
 to, and the plots are redrawn (the same files), not compared by bytes: fonts and rasterisers differ
 between machines. A change to the fits, the checker or the records that moves a published number
 fails here until the committed outputs are regenerated (README.md, "The scaling study").
+Another machine is emulated twice: another BLAS thread count (threadpoolctl), and (slow) numpy's
+AVX-512 kernels switched off with OpenBLAS on its Haswell kernels.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
+from numpy._core import _multiarray_umath
 
 from harness.cli import main
 from harness.score.fits import blas
@@ -145,6 +151,40 @@ def test_outputs_agree_under_another_blas_thread_count(tmp_path: Path, monkeypat
     leaderboard, report = regenerate(tmp_path)
     assert_leaderboard_reproduced(leaderboard, drawn=False)
     assert_report_reproduced(report, drawn=False)
+
+
+# Run in a fresh interpreter: numpy reads NPY_DISABLE_CPU_FEATURES and OpenBLAS its core type at load.
+OTHER_CPU_SCRIPT = """
+import sys
+import matplotlib.pyplot as plt
+from harness.cli import main
+from harness.score.render import plots
+plots._save = lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1]
+out = sys.argv[1]
+sys.exit(main(["score", "submissions", "--out", out + "/leaderboard"])
+         or main(["report", "submissions/reference-cpu", "--out", out + "/report"]))
+"""
+
+
+def _wide_vector_features() -> list[str]:
+    """numpy's dispatched CPU features beyond AVX2 (AVX-512 and x86-64-v4) that this CPU has."""
+    features, dispatched = _multiarray_umath.__cpu_features__, _multiarray_umath.__cpu_dispatch__
+    wide = [name for name, present in features.items() if present and name.startswith(("AVX512", "X86_V4"))]
+    return wide if set(wide) & set(dispatched) else []
+
+
+@pytest.mark.slow
+@needs_outputs
+@pytest.mark.skipif(not _wide_vector_features(), reason="no AVX-512 here: nothing to switch off")
+def test_outputs_agree_on_an_emulated_older_cpu(tmp_path: Path) -> None:
+    # numpy's AVX-512 kernels off (its exp/log/sums then round differently) and OpenBLAS's Haswell kernels
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(_wide_vector_features()),
+           "OPENBLAS_CORETYPE": "Haswell", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", OTHER_CPU_SCRIPT, str(tmp_path)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_leaderboard_reproduced(tmp_path / "leaderboard", drawn=False)
+    assert_report_reproduced(tmp_path / "report", drawn=False)
 
 
 def test_the_comparison_tolerates_only_what_rules_md_allows() -> None:

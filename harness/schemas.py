@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from harness.check.findings import CheckReport
-from harness.score.models import Leaderboard, StudyReport
+from harness.score.leaderboard.records import Leaderboard
+from harness.score.study.records import StudyReport
 from recscale.io import atomic_write_text
 from recscale.records import RunResult, SubmissionManifest
 from recscale.resources import schema_file, schema_folder

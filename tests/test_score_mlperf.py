@@ -11,7 +11,7 @@ from mlperf_catalog import FIXTURES, ROUNDS, SYSTEMS
 
 from harness import cli
 from harness.mlperf_results.rounds import round_from_path
-from harness.score.mlperf_scores import find_packages, mlperf_rows
+from harness.score.leaderboard.mlperf import find_packages, mlperf_rows
 from recscale.errors import InputError
 
 V40 = FIXTURES / "mlperf_training_v4.0"

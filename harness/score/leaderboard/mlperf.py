@@ -20,9 +20,10 @@ from pathlib import Path
 from harness.mlperf_results.package import MLPerfPackage, MLPerfSystem, read_mlperf_package
 from harness.mlperf_results.runs import MLPerfRun
 from harness.mlperf_results.summarizer import score_system
-from harness.score.fit import FitError, fit_power_law
-from harness.score.models import MLPerfRow, MLPerfRunRow, PowerLawSummary, Stack
-from harness.score.report import summarize_fit
+from harness.score.fits.power_law import FitError, fit_power_law
+from harness.score.fits.records import PowerLawSummary
+from harness.score.fits.summary import summarize_fit
+from harness.score.leaderboard.records import MLPerfRow, MLPerfRunRow, Stack
 from recscale.errors import InputError, Problem
 
 BENCHMARK = "dlrm_dcnv2"

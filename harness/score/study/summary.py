@@ -1,6 +1,7 @@
 """The study's answer in words: which curve each axis quotes, the ranking, and the generated summary.
 
-One curve is quoted per axis (and interaction kind): the best supported one -- fitted, with no other
+One curve is quoted per axis (and interaction kind): the best supported one -- fitted, a law (converged,
+no parameter on a bound), with no other
 component moving along it, with intervals, with the most distinct x values, the headline slice
 (largest other axis), the widest range -- so a curve that is confounded or exactly determined is
 quoted only when nothing better was measured, and then the summary says so.
@@ -12,7 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from harness.score.models import AxisFinding, Interval, StudyAxis, StudyCurve, StudyGroup
+from harness.score.fits.records import NO_INTERVAL_WORDS, Interval
+from harness.score.render.document import ci, interval_text
+from harness.score.study.records import AxisFinding, StudyAxis, StudyCurve, StudyGroup
 
 PARAMETER_AXES = ("params", "embedding", "bottom_mlp", "top_mlp", "interaction")
 AXIS_TITLES = {
@@ -26,7 +29,7 @@ ALL_AXES = ("data", "params", "embedding", "bottom_mlp", "top_mlp", "interaction
 def _support(index: int, curve: StudyCurve) -> tuple:
     """Sort key: how well a curve supports a quoted number (larger is better; earlier index wins ties)."""
     fit = curve.curve.fit
-    if fit is None:
+    if fit is None or not fit.is_law:
         return (False, False, False, len(set(curve.curve.x)), False, 0.0, -index)
     span = math.log10(fit.x_max / fit.x_min)
     return (True, not curve.curve.co_varying, fit.b_ci is not None, fit.n_distinct, curve.headline, span, -index)
@@ -42,10 +45,10 @@ def _finding(axis: StudyAxis, family: str) -> AxisFinding:
     members = [(i, c) for i, c in enumerate(axis.curves) if c.family == family]
     index, best = max(members, key=lambda ic: _support(*ic))
     fit = best.curve.fit
-    if fit is None:
+    if fit is None or not fit.is_law:
+        why = best.curve.error or (f"the fit is not a law: {fit.status_note}" if fit else "")
         return AxisFinding(axis=axis.axis, family=family, label=finding_label(axis, best), curve=None, fit=None,
-                           floor_gap=None, confounded=[], decades=None,
-                           error=best.curve.error or "no points with a final quality")
+                           floor_gap=None, confounded=[], decades=None, error=why or "no points with a final quality")
     return AxisFinding(axis=axis.axis, family=family, label=finding_label(axis, best), curve=index, fit=fit,
                        floor_gap=best.floor_gap, confounded=list(best.curve.co_varying),
                        decades=math.log10(fit.x_max / fit.x_min), error=None)
@@ -63,10 +66,6 @@ def rank(group: StudyGroup) -> list[AxisFinding]:
 # ------------------------------------------------------------------------------------- words
 
 
-def _ci(interval: Interval | None) -> str:
-    return "" if interval is None else f" [{interval.lo:.3g}, {interval.hi:.3g}]"
-
-
 def _what(f: AxisFinding) -> str:
     return AXIS_TITLES[f.axis] + (f" ({f.family})" if f.family else "")
 
@@ -79,11 +78,11 @@ def _return(f: AxisFinding, loss: str) -> str:
     if f.confounded:
         caveats.append(f"confounded: {', '.join(f.confounded)} also move")
     if fit.b_ci is None:
-        caveats.append(f"no interval: {fit.n_distinct} sizes")
-    if fit.b_at_bound:
-        caveats.append("exponent at its bound")
+        why = fit.no_interval.get("b", "not_requested")
+        caveats.append(f"no interval: {fit.n_distinct} sizes" if why == "exactly_determined"
+                       else NO_INTERVAL_WORDS[why])
     extra = f"; {'; '.join(caveats)}" if caveats else ""
-    return (f"{fit.return_per_decade:.3g} {loss} per 10x (b = {fit.b:.3g}{_ci(fit.b_ci)}, over {f.decades:.2g} "
+    return (f"{fit.return_per_decade:.3g} {loss} per 10x (b = {fit.b:.3g}{ci(fit.b_ci)}, over {f.decades:.2g} "
             f"decades{extra})")
 
 
@@ -133,7 +132,7 @@ def _floor_sentence(group: StudyGroup, fitted: Sequence[AxisFinding], loss: str)
             where += ", and its interval includes the floor: the measured range does not pin the asymptote down"
         elif gap < 0:
             where += ": c is no credible asymptote here (too little curvature over the measured range)"
-        parts.append(f"The data curve's irreducible term c = {c:.4g}{_ci(ci)} is {where}.")
+        parts.append(f"The data curve's irreducible term c = {c:.4g}{interval_text(data.fit, 'c')} is {where}.")
     others = sorted((f for f in fitted if f.axis != "data" and f.fit is not None), key=lambda f: f.fit.c)  # type: ignore[union-attr]
     above = [f for f in others if f.fit.c >= floor]  # type: ignore[union-attr]
     below = [f for f in others if f.fit.c < floor]  # type: ignore[union-attr]
@@ -203,6 +202,10 @@ def summarize(group: StudyGroup) -> tuple[list[str], list[str]]:
     unfitted = sum(c.curve.fit is None for a in group.axes for c in a.curves)
     if unfitted:
         notes.append(f"{unfitted} curve(s) in the tables below have no fit (fewer than 3 distinct x values, or flat).")
+    not_laws = sum(c.curve.fit is not None and not c.curve.fit.is_law for a in group.axes for c in a.curves)
+    if not_laws:
+        notes.append(f"{not_laws} curve(s) in the tables below have a fit that is not a law (an exponent on its bound, "
+                     "or an unconverged optimiser): listed with the reason, never quoted.")
     confounded = sum(bool(c.curve.co_varying) for a in group.axes for c in a.curves)
     if confounded:
         notes.append(f"{confounded} curve(s) have other components moving along them (column 'notes'): they measure "

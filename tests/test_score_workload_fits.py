@@ -1,26 +1,31 @@
-"""The study building block: per-axis fits of a workload's records, against a planted law."""
+"""The fits of one workload's records along each axis (the leaderboard's building block), against a planted law."""
 
 from __future__ import annotations
 
 import pytest
 from score_helpers import Law, make_record, make_records, synthetic_points
 
-from harness.score.fit import FitError
-from harness.score.report import (
-    aggregate_points,
-    build_study,
-    frontier,
-    headline_fit,
-    to_loss,
-    workload_report,
-)
+from harness.score.fits.points import aggregate_points
+from harness.score.fits.power_law import FitError
+from harness.score.fits.records import FitSettings, PowerLawSummary, WorkloadFits
+from harness.score.fits.workload import fit_workload, frontier, headline_slice
+from recscale.metrics import metric
 
 LAW = Law()
 
 
+def headline_fit(record: WorkloadFits, axis: str) -> PowerLawSummary | None:
+    found = headline_slice(record, axis)
+    return None if found is None else found.fit
+
+
+def workload_fits(records, n_boot: int, joint_boot: int) -> WorkloadFits:
+    return fit_workload(records, FitSettings(n_boot=n_boot), joint_boot=joint_boot).record
+
+
 @pytest.fixture(scope="module")
 def exact_report():
-    return workload_report(make_records(synthetic_points()), n_boot=200, joint_boot=0)
+    return workload_fits(make_records(synthetic_points()), n_boot=200, joint_boot=0)
 
 
 def test_data_axis_recovers_the_planted_law(exact_report) -> None:
@@ -57,7 +62,7 @@ def test_bayes_floor_is_reported_beside_the_irreducible_term(exact_report) -> No
 
 def test_noisy_runs_recover_the_law_within_intervals() -> None:
     records = make_records(synthetic_points(), seeds=(0, 1, 2), noise=0.002)
-    report = workload_report(records, n_boot=1000, joint_boot=0)
+    report = workload_fits(records, n_boot=1000, joint_boot=0)
     fit = headline_fit(report, "data")
     assert fit is not None and fit.b_ci is not None and fit.c_ci is not None
     n_largest = max(p.params["total"] for p in report.points)
@@ -67,7 +72,7 @@ def test_noisy_runs_recover_the_law_within_intervals() -> None:
 
 
 def test_joint_fit_and_compute_optimal_split() -> None:
-    report = workload_report(make_records(synthetic_points()), n_boot=0, joint_boot=0)
+    report = workload_fits(make_records(synthetic_points()), n_boot=0, joint_boot=0)
     joint = report.joint
     assert joint is not None and report.joint_error is None
     assert joint.beta == pytest.approx(LAW.beta, rel=0.02)
@@ -86,8 +91,8 @@ def test_diverged_runs_are_left_out_of_the_mean() -> None:
 
 
 def test_auc_is_fitted_as_one_minus_auc() -> None:
-    assert to_loss("auc", 0.8) == pytest.approx(0.2)
-    assert to_loss("ne", 0.8) == 0.8
+    assert metric("auc").to_loss(0.8) == pytest.approx(0.2)
+    assert metric("ne").to_loss(0.8) == 0.8
 
 
 def test_frontier_keeps_only_improving_points() -> None:
@@ -99,8 +104,8 @@ def test_frontier_keeps_only_improving_points() -> None:
 
 def test_too_few_points_reports_the_error_in_the_slice() -> None:
     points = [p for p in synthetic_points() if p.overrides["data.fraction"] in (0.5, 1.0)]
-    study = build_study(make_records(points), n_boot=0, joint_boot=0)
-    data_axis = next(a for a in study.report.axes if a.axis == "data")
+    study = fit_workload(make_records(points), FitSettings(n_boot=0), joint_boot=0)
+    data_axis = next(a for a in study.record.axes if a.axis == "data")
     assert data_axis.headline is None
     assert all(s.fit is None and "2 distinct x value" in s.error for s in data_axis.slices)
     assert study.headline("data") is None

@@ -1,6 +1,6 @@
 """The leaderboard as one static HTML page: no server, no external URL, readable offline.
 
-Tables and text come from :func:`harness.score.render.document` (the same as the Markdown); plots
+Tables and text come from :func:`harness.score.render.leaderboard.document` (the same as the Markdown); plots
 are the local SVG files under plots/ (with a link to the PNG). A small inline script marks the
 page once every image has loaded, which the headless-browser test reads.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from harness.score.models import Leaderboard
-from harness.score.render import Section, document
+from harness.score.leaderboard.records import Leaderboard
+from harness.score.render.document import Section
+from harness.score.render.leaderboard import document
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5rem auto; max-width: 78rem;

@@ -1,78 +1,34 @@
-"""The leaderboard as a document (sections of text, tables and figures), and its Markdown.
+"""The leaderboard (`recscale score`) as a document: its sections, and their Markdown (leaderboard.md).
 
-Markdown (this module) and HTML (:mod:`harness.score.html`) render the same document, so the two
-always show the same numbers.
+index.html renders the same sections (:mod:`.html`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from harness.score.models import (
-    ClosedBoard,
-    Interval,
-    Leaderboard,
-    MLPerfRow,
-    OpenBoard,
-    PowerLawSummary,
-    Prediction,
-    WorkloadReport,
+from harness.score.fits.records import WorkloadFits
+from harness.score.leaderboard.records import ClosedBoard, Leaderboard, MLPerfRow, OpenBoard, Prediction
+from harness.score.render.document import (
+    Section,
+    Table,
+    ends,
+    estimate,
+    extrapolation,
+    law,
+    num,
+    seconds,
+    sections_markdown,
 )
-
-
-@dataclass
-class Table:
-    header: list[str]
-    rows: list[list[str]]
-    caption: str = ""
-
-
-@dataclass
-class Section:
-    title: str
-    level: int = 2
-    anchor: str = ""
-    text: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    figures: list[tuple[str, str]] = field(default_factory=list)  # (plot stem, caption)
-
-
-# ----------------------------------------------------------------------------------- numbers
-
-
-def num(value: float | None, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}g}"
-
-
-def ci(interval: Interval | None, digits: int = 4) -> str:
-    return "" if interval is None else f" [{interval.lo:.{digits}g}, {interval.hi:.{digits}g}]"
-
-
-def seconds(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
 
 
 def prediction(pred: Prediction | None) -> str:
     if pred is None:
         return "–"
-    band = f" [{pred.lo:.4g}, {pred.hi:.4g}]" if pred.lo is not None and pred.hi is not None else ""
+    band = f" {ends(pred.lo, pred.hi)}" if pred.lo is not None and pred.hi is not None else ""
+    if pred.no_interval == "ill_conditioned":
+        band = " (ill-conditioned: interval not reported)"
     return f"{pred.quality:.4g}{band}"
-
-
-def extrapolation(fit: PowerLawSummary | None) -> str:
-    if fit is None:
-        return "–"
-    if fit.extrapolation is None:
-        return "not checked"
-    return f"{100 * fit.extrapolation.max_abs_rel_error:.2g}%"
-
-
-def law(fit: PowerLawSummary | None) -> str:
-    return "–" if fit is None else f"{fit.a:.4g} x^-{fit.b:.4g} + {fit.c:.4g}"
-
-
-# ---------------------------------------------------------------------------------- sections
 
 
 def _submissions(board: Leaderboard) -> Section:
@@ -115,8 +71,8 @@ def _open(board: OpenBoard) -> Section:
         fit = r.data_fit
         rows.append([
             str(r.rank or "–"), r.submission, r.system, r.division, r.model, prediction(r.at_data_budget),
-            prediction(r.at_compute_budget), law(fit), (num(fit.b) + ci(fit.b_ci, 3)) if fit else "–",
-            (num(fit.c) + ci(fit.c_ci, 3)) if fit else "–", num(r.bayes_floor), extrapolation(fit),
+            prediction(r.at_compute_budget), law(fit), estimate(fit, "b"), estimate(fit, "c"), num(r.bayes_floor),
+            extrapolation(fit),
             r.note or (r.data_error or ""),
         ])
     return Section(
@@ -135,31 +91,36 @@ def _open(board: OpenBoard) -> Section:
     )
 
 
-def _study(report: WorkloadReport) -> Section:
+def _joint_text(report: WorkloadFits) -> str | None:
+    j = report.joint
+    if j is None:
+        return f"Joint fit: none ({report.joint_error})." if report.joint_error else None
+    if not j.is_law:
+        return f"Joint fit (Chinchilla approach 3): not a law ({j.status_note})."
+    split = ""
+    if j.compute_optimal is not None:
+        split = (f"; compute-optimal split for C ~ k N D: N_opt ~ C^{j.compute_optimal.a_n:.3g}, "
+                 f"D_opt ~ C^{j.compute_optimal.b_d:.3g}")
+    return (f"Joint fit (Chinchilla approach 3): L(N, D) = {j.e:.4g} + {j.a:.4g}/N^{j.alpha:.3g} + "
+            f"{j.b:.4g}/D^{j.beta:.3g}{split}.")
+
+
+def _study(report: WorkloadFits) -> Section:
     rows = []
     for axis in report.axes:
         for i, s in enumerate(axis.slices):
             fit = s.fit
             mark = " (headline)" if i == axis.headline else ""
             rows.append([
-                axis.axis, s.slice_label + mark, str(len(s.x)), law(fit),
-                (num(fit.b) + ci(fit.b_ci, 3)) if fit else "–", (num(fit.c) + ci(fit.c_ci, 3)) if fit else "–",
-                extrapolation(fit), num(fit.return_per_decade, 3) if fit else "–",
+                axis.axis, s.slice_label + mark, str(len(s.x)), law(fit), estimate(fit, "b"), estimate(fit, "c"),
+                extrapolation(fit), num(fit.return_per_decade, 3) if fit and fit.is_law else "–",
                 "; ".join([*(fit.notes if fit else [s.error or ""]),
                            *([f"co-varying: {', '.join(s.co_varying)}"] if s.co_varying else [])]),
             ])
     text = [f"{report.n_runs} runs, {len(report.points)} points; loss = {report.loss_definition}; Bayes floor "
             f"{num(report.bayes_floor)} (the fitted c of a curve should not fall below it)."]
-    if report.joint is not None:
-        j = report.joint
-        split = ""
-        if j.compute_optimal is not None:
-            split = (f"; compute-optimal split for C ~ k N D: N_opt ~ C^{j.compute_optimal.a_n:.3g}, "
-                     f"D_opt ~ C^{j.compute_optimal.b_d:.3g}")
-        text.append(f"Joint fit (Chinchilla approach 3): L(N, D) = {j.e:.4g} + {j.a:.4g}/N^{j.alpha:.3g} + "
-                    f"{j.b:.4g}/D^{j.beta:.3g}{split}.")
-    elif report.joint_error:
-        text.append(f"Joint fit: none ({report.joint_error}).")
+    if (joint := _joint_text(report)) is not None:
+        text.append(joint)
     return Section(f"Scaling study: {report.label}, {report.workload_id}", level=3, text=text, tables=[Table(
         ["axis", "curve", "points", "fit", "b [95% CI]", "c [95% CI]", "extrapolation error",
          "return per decade", "notes"], rows)])
@@ -172,7 +133,7 @@ def _mlperf(rows: Sequence[MLPerfRow]) -> Section:
         score = num(r.score_minutes, 5) if r.score_minutes is not None else f"none: {r.no_score_reason}"
         table.append([str(r.rank or "–"), r.round, r.submitter, r.system_name, r.stack.accelerator,
                       r.stack.framework, f"{r.n_runs} ({r.n_converged})", score, num(r.scaling_factor, 6),
-                      law(fit), (num(fit.c) + ci(fit.c_ci, 3)) if fit else (r.learning_curve_error or "–"),
+                      law(fit), estimate(fit, "c") if fit else (r.learning_curve_error or "–"),
                       extrapolation(fit)])
     return Section(
         "MLPerf Training dlrm_dcnv2", anchor="mlperf",
@@ -196,48 +157,22 @@ def document(board: Leaderboard) -> list[Section]:
         sections.append(_submissions(board))
     sections += [_closed(b) for b in board.closed]
     sections += [_open(b) for b in board.open]
-    if board.reports:
+    if board.workload_fits:
         sections.append(Section("Scaling studies", anchor="studies", text=[
             "Per entry and axis: L = a x^-b + c with 95% bootstrap intervals; extrapolation error: the largest "
-            "points predicted by a fit without them; return per decade: mean drop of L per 10x x over the range."]))
-        sections += [_study(r) for r in board.reports]
+            "points predicted by a fit without them; return per decade: mean drop of L per 10x x over the range. "
+            "A fit with its exponent on a bound, or whose optimiser did not converge, is not a law: it is listed "
+            "with its status, never as a formula."]))
+        sections += [_study(r) for r in board.workload_fits]
     if board.mlperf:
         sections.append(_mlperf(board.mlperf))
-    sections.append(Section("Rules", anchor="rules", text=list(board.settings.rules)))
+    sections.append(Section("Rules", anchor="rules", text=list(board.rules)))
     plots = set(board.plots)
     for section in sections:  # a figure is shown only when its plot was written
         section.figures = [(stem, cap) for stem, cap in section.figures if f"plots/{stem}.svg" in plots]
     return sections
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def sections_markdown(sections: Sequence[Section]) -> str:
-    """Sections as GitHub-flavoured Markdown (figures linked from plots/)."""
-    out: list[str] = []
-    for section in sections:
-        out += ["#" * section.level + " " + section.title, ""]
-        for paragraph in section.text:
-            out += [paragraph, ""]
-        for table in section.tables:
-            if table.caption:
-                out += [f"*{table.caption}*", ""]
-            out.append("| " + " | ".join(map(_md_cell, table.header)) + " |")
-            out.append("|" + "---|" * len(table.header))
-            out += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in table.rows]
-            out.append("")
-        for stem, caption in section.figures:
-            out += [f"![{caption}](plots/{stem}.svg) ([PNG](plots/{stem}.png))", ""]
-    return "\n".join(out).rstrip() + "\n"
-
-
 def markdown(board: Leaderboard) -> str:
     """The leaderboard as Markdown: the same document as index.html."""
     return sections_markdown(document(board))
-
-
-def study_markdown(reports: Sequence[WorkloadReport]) -> str:
-    """Scaling studies (:func:`harness.score.report.workload_report`) as Markdown, for `recscale report`."""
-    return sections_markdown([_study(report) for report in reports])

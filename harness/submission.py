@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from harness.distributed import Distributed
 from harness.machine import capture
-from harness.runner import RunConfig, train_run, utc_now
+from harness.runner import RunConfig, train_run
 from recscale import __version__
 from recscale.errors import InputError, Problem
-from recscale.io import atomic_write_json
+from recscale.io import atomic_write_json, utc_now
 from recscale.layout import RESULT_FILE, RunKey, SubmissionLayout, read_result
 from recscale.load import load_points
 from recscale.records import RunResult, SubmissionManifest
@@ -132,9 +132,10 @@ def run_sweep(workload: Path, root: Path, config: RunConfig, point_ids: list[str
             outcome.failed.append((folder, f"{type(err).__name__}: {err}"))
             announce(f"{label}: FAILED {type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
             continue
-        if dist.is_main:
-            atomic_write_json(folder / RESULT_FILE, result)
-            write_manifest(root, config)
+        if result is None:
+            continue  # a process other than the main one: it writes nothing
+        atomic_write_json(folder / RESULT_FILE, result)
+        write_manifest(root, config)
         outcome.ran.append(result)
         announce(f"{label}: {describe(result)}")
     if dist.is_main:

@@ -111,16 +111,12 @@ def _hit(log: LogFacts) -> int | None:
     return log.hit
 
 
-def _metrics(log: LogFacts, index: int) -> Any:
-    """The logged metrics of an evaluation (as logged: the log checks say when they are malformed)."""
-    return log.evaluations[index].events[3].value
-
-
 def _curve(log: LogFacts) -> list[dict[str, Any]]:
+    """Every evaluation, its metrics as logged (the log checks say when they are malformed)."""
     start = _once(log, k.RUN_START).time_ms
     curve = []
-    for index, evaluation in enumerate(log.evaluations):
-        metrics = _metrics(log, index)
+    for evaluation in log.evaluations:
+        metrics = evaluation.logged_metrics
         curve.append({**(metrics if isinstance(metrics, dict) else {}), "samples": evaluation.samples,
                       "epoch": evaluation.epoch, "elapsed_s": (evaluation.stop_ms - start) / 1000})
     return curve
@@ -141,7 +137,7 @@ def _samples_to_target(log: LogFacts) -> int | None:
 
 def _at_target(log: LogFacts) -> Any:
     hit = _hit(log)
-    return None if hit is None else _metrics(log, hit)
+    return None if hit is None else log.evaluations[hit].logged_metrics
 
 
 def _first_time(log: LogFacts) -> str:

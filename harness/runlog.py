@@ -59,6 +59,19 @@ class Evaluation:
 
     position: int  # index of its eval_start among the log's events
     events: tuple[MLLogEvent, ...]
+    epoch: float | None  # the one numeric epoch_num of the four events, else None
+    samples: int | None  # the one non-negative int samples_count of the last two, else None
+    metrics: dict[str, Any] | None  # recscale_eval_metrics' value when it is a metrics object
+
+    @classmethod
+    def of(cls, position: int, events: tuple[MLLogEvent, ...]) -> Evaluation:
+        epochs = [as_number(event.metadata.get(k.EPOCH_NUM)) for event in events]
+        counts = [as_int(event.metadata.get(k.SAMPLES_COUNT)) for event in events[2:]]
+        logged = events[3].value
+        return cls(position, events,
+                   epoch=epochs[0] if epochs[0] is not None and all(e == epochs[0] for e in epochs) else None,
+                   samples=counts[0] if counts[0] is not None and counts[0] >= 0 and counts[0] == counts[1] else None,
+                   metrics=logged if is_metrics(logged, allow_null=True) else None)
 
     @property
     def line(self) -> int:
@@ -74,30 +87,17 @@ class Evaluation:
         return self.events[2].value
 
     @property
+    def logged_metrics(self) -> Any:
+        """recscale_eval_metrics' value as logged, well formed or not."""
+        return self.events[3].value
+
+    @property
     def epochs(self) -> list[Any]:
         return [event.metadata.get(k.EPOCH_NUM) for event in self.events]
 
     @property
     def counts(self) -> list[Any]:
         return [event.metadata.get(k.SAMPLES_COUNT) for event in self.events[2:]]
-
-    @property
-    def epoch(self) -> float | None:
-        """The one numeric epoch_num of the four events, else None."""
-        epochs = [as_number(epoch) for epoch in self.epochs]
-        return epochs[0] if epochs[0] is not None and all(e == epochs[0] for e in epochs) else None
-
-    @property
-    def samples(self) -> int | None:
-        """The one non-negative int samples_count of eval_accuracy and recscale_eval_metrics, else None."""
-        counts = [as_int(count) for count in self.counts]
-        return counts[0] if counts[0] is not None and counts[0] >= 0 and counts[0] == counts[1] else None
-
-    @property
-    def metrics(self) -> dict[str, Any] | None:
-        """recscale_eval_metrics' value when it is a metrics object."""
-        value = self.events[3].value
-        return value if is_metrics(value, allow_null=True) else None
 
 
 @dataclass
@@ -170,7 +170,7 @@ def _collect(facts: LogFacts) -> None:
             facts.broken.append(i)
             i += 1
         else:
-            facts.evaluations.append(Evaluation(i, events[i:i + len(EVALUATION)]))
+            facts.evaluations.append(Evaluation.of(i, events[i:i + len(EVALUATION)]))
             i += len(EVALUATION)
 
 

@@ -91,7 +91,6 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
     Hyperparameter(k.DEVICE, "str", "stack", "device"),
     Hyperparameter(k.RECSCALE_VERSION, "str", "stack", "recscale"),
 )
-BY_KEY: dict[str, Hyperparameter] = {entry.key: entry for entry in HYPERPARAMETERS}
 
 
 def logged_values(spec: WorkloadSpec, facts: RunFacts) -> dict[str, Any]:

@@ -64,7 +64,8 @@ class HarnessInfo(Record):
 
 
 class RunResult(Record):
-    """Everything one run produced; the scorer reads only these."""
+    """Everything one run produced; the scorer reads only these. Derived from the run's mllog.txt
+    and its point by harness.record, which the runner writes it with and the checker verifies it with."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
     workload_id: str

@@ -77,9 +77,9 @@ def main() -> None:
         total = stats.total_tt  # type: ignore[attr-defined]
         print(f"profile (cumulative seconds of {total:.2f} s under cProfile, per concern):")
         for name in ("scan", "check_document", "to_record", "parse", "check_presence", "collect_evaluations",
-                     "check_identity", "check_times", "check_curve", "check_values", "_spec_view", "check"):
+                     "check_identity", "check_record", "derive", "_spec_view", "check"):
             entries = [(fn, row) for fn, row in stats.stats.items()  # type: ignore[attr-defined]
-                       if fn[2] == name and "harness/check" in fn[0]]
+                       if fn[2] == name and "harness/" in fn[0]]
             for fn, row in entries:
                 print(f"  {Path(fn[0]).name}:{fn[2]:<22} {row[3]:6.2f} s")
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, f
 
 from recscale.cardinalities import NAMED_CARDINALITIES
 from recscale.interactions import InteractionParams, interaction_modules
+from recscale.metrics import METRICS, TARGET_METRICS
 from recscale.sources import SOURCES, SourceName
 
 
@@ -173,20 +174,26 @@ class TrainingSpec(Strict):
 
 
 class QualitySpec(Strict):
-    metric: Literal["ne", "auc", "logloss"]
+    """The quality target: a metric of recscale.metrics that may be a target, and its value."""
+
+    metric: Literal[TARGET_METRICS] = Field(  # type: ignore[valid-type]
+        description="the metric evaluated against the target (recscale/metrics.py)")
     target: PositiveFloat
 
     @property
     def higher_is_better(self) -> bool:
-        return self.metric == "auc"
+        return METRICS[self.metric].higher_is_better
 
     def reached(self, value: float) -> bool:
-        return value >= self.target if self.higher_is_better else value <= self.target
+        """Whether ``value`` meets the target in the metric's direction (a non-finite value never does)."""
+        return METRICS[self.metric].reached(value, self.target)
 
     @model_validator(mode="after")
     def _target_in_range(self) -> QualitySpec:
-        if self.metric == "auc" and not 0.5 < self.target <= 1.0:
-            raise ValueError(f"an AUC target must be in (0.5, 1], got {self.target}")
+        metric = METRICS[self.metric]
+        if not metric.target_low < self.target <= metric.target_high:
+            raise ValueError(f"the {self.metric.upper()} target must be in ({metric.target_low:g}, "
+                             f"{metric.target_high:g}], got {self.target}")
         return self
 
 

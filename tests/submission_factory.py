@@ -1,10 +1,13 @@
 """Writes small valid RecScale submissions, exactly as /work/notes RUN_CONTRACT says a run writes them.
 
 For tests (and bench/bench_check.py) that must not train: the points come from a real workload
-file (recscale.load), the records are the real models (harness.results, harness.system), the
+file (recscale.load), the records are the real models (recscale.records, recscale.system), the
 parameter and FLOP counts are recscale/accounting.py's, and the log lines are the ones
-mlperf_logging.mllog writes (same keys, same order). The training itself is simulated: each
-evaluation gets made-up metrics that reach the target at a chosen evaluation, or never.
+mlperf_logging.mllog writes (same keys, same order; the hyper-parameters from recscale.hyperparams).
+The training itself is simulated: each evaluation gets made-up metrics (every metric of
+recscale.metrics) that reach the target at a chosen evaluation, or never. Each result.json is
+built here from the simulated run, not by harness.record, so that tests/test_record.py can check
+that the record derived from the log is the same.
 
     root = make_submission(tmp_path / "sub")                  # smoke workload, closed, 1 system
     root = make_submission(tmp_path / "sub", reach=lambda point, seed: None)   # every run aborted
@@ -12,6 +15,7 @@ evaluation gets made-up metrics that reach the target at a chosen evaluation, or
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable
@@ -23,9 +27,11 @@ import yaml
 
 from recscale import __version__
 from recscale.accounting import param_counts, train_flops_per_example
+from recscale.hyperparams import RunFacts, logged_values
 from recscale.io import atomic_write_json, atomic_write_text
 from recscale.layout import MANIFEST_FILE, MLLOG_FILE, RESULT_FILE, RunKey, SubmissionLayout
 from recscale.load import load_points
+from recscale.metrics import METRICS
 from recscale.records import ComponentCounts, CurvePoint, HarnessInfo, Metrics, Quality, RunResult, SubmissionManifest
 from recscale.sweep import Point
 from recscale.system import SoftwareStack, SystemDescription
@@ -64,10 +70,20 @@ def quality_at(point: Point, index: int, evals: int, reach: int | None) -> float
 
 
 def metrics_at(point: Point, value: float, index: int) -> dict[str, float]:
-    metrics = {"ne": 0.9 - 0.01 * index, "logloss": 0.5 - 0.004 * index, "auc": 0.7 + 0.002 * index,
-               "calibration": 1.0 + 0.001 * index}
+    """Every registered metric, nearer its best with each evaluation; the quality metric is `value`."""
+    metrics = {name: metric.best + (0.004 * index - 0.4 if metric.higher_is_better else 0.4 - 0.004 * index)
+               for name, metric in METRICS.items()}
     metrics[point.spec.quality.metric] = value
     return metrics
+
+
+def bayes_metrics() -> dict[str, float]:
+    """The Bayes-optimal quality of synthetic data: every registered metric, near its best."""
+    return {name: metric.best + (-0.1 if metric.higher_is_better else 0.1) for name, metric in METRICS.items()}
+
+
+def utc(time_ms: int) -> str:
+    return dt.datetime.fromtimestamp(time_ms / 1000, dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -112,15 +128,11 @@ def simulate_run(point: Point, seed: int, system: str, submitter: str, division:
                        ("submission_status", "research")):
         log.add(start_ms, pit, key, value)
     log.add(start_ms + 1, start, "init_start")
-    optimizer = spec.training.optimizer
-    for key, value in (("seed", seed), ("global_batch_size", batch), ("opt_name", optimizer.dense.name),
-                       ("opt_base_learning_rate", optimizer.dense.lr), ("opt_adagrad_epsilon", optimizer.dense.eps),
-                       ("recscale_sparse_opt_name", optimizer.sparse.name),
-                       ("recscale_sparse_learning_rate", optimizer.sparse.lr), ("train_samples", rows),
-                       ("eval_samples", spec.data.eval_samples), ("recscale_workload_version", spec.version),
-                       ("recscale_point_id", point.point_id), ("recscale_spec_sha256", point.spec_sha256),
-                       ("recscale_embedding_backend", "torch"), ("recscale_world_size", 1)):
+    stack = HarnessInfo(recscale=__version__, backend="torch", device="cpu", world_size=1)
+    for key, value in logged_values(spec, RunFacts(point.point_id, point.spec_sha256, seed, stack)).items():
         log.add(start_ms + 2, pit, key, value)
+    bayes = bayes_metrics() if spec.data.source == "synthetic" else None
+    log.add(start_ms + 2, pit, "recscale_bayes", bayes)
     log.add(start_ms + 50, end, "init_stop")
     run_start = start_ms + 60
     log.add(run_start, start, "run_start")
@@ -153,16 +165,15 @@ def simulate_run(point: Point, seed: int, system: str, submitter: str, division:
     result = RunResult(
         workload_id=spec.id, workload_version=spec.version, point_id=point.point_id, overrides=point.overrides,
         seed=seed, system=system, division=division, spec=point.spec_json, spec_sha256=point.spec_sha256,
-        status="success" if stop_ms else "aborted", abort_reason=reason if diverge is not None or not stop_ms else None,
+        status="success" if stop_ms else "aborted", abort_reason=None if stop_ms else reason,
         quality=Quality(metric=spec.quality.metric, target=spec.quality.target,
                         higher_is_better=spec.quality.higher_is_better),
         time_to_target_s=run_s if stop_ms else None, samples_to_target=samples_to_target, run_time_s=run_s,
         pass_time_s=(pass_end - run_start) / 1000, samples_seen=seen, train_samples=rows,
         eval_samples=spec.data.eval_samples, train_samples_per_s=speed, final=Metrics(**final) if final else None,
-        at_target=at_target, curve=curve, bayes=None, params=ComponentCounts(**param_counts(spec)),
-        flops_per_example=ComponentCounts(**flops), train_flops=float(flops["total"]) * seen,
-        harness=HarnessInfo(recscale=__version__, backend="torch", device="cpu", world_size=1),
-        started_at="2025-06-15T15:06:40+00:00", finished_at="2025-06-15T15:06:41+00:00",
+        at_target=at_target, curve=curve, bayes=Metrics(**bayes) if bayes else None,
+        params=ComponentCounts(**param_counts(spec)), flops_per_example=ComponentCounts(**flops),
+        train_flops=float(flops["total"]) * seen, harness=stack, started_at=utc(start_ms), finished_at=utc(pass_end),
     )
     return result, log.text()
 

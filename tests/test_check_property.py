@@ -4,7 +4,7 @@ Hypothesis draws one mutation of a valid submission (successful and aborted runs
 files, values of the wrong JSON type, swapped values, missing, duplicated or re-timed log events,
 path tricks (links, escaping manifest paths, stray files) and garbage bytes. Every mutation is
 chosen so that it truly breaks a rule (e.g. swaps only of values that differ by more than the
-checker's tolerances; deleting the optional throughput event is not drawn). After a result.json
+checker's tolerances). After a result.json
 is changed its manifest hash is usually resealed, so the finding must come from the change itself.
 """
 
@@ -124,8 +124,6 @@ def log_event(root: Path, data: st.DataObject, files: list[Path]) -> str | None:
                                       "wrong metadata type"]))
     i = data.draw(st.integers(0, len(events) - 1))
     if kind == "delete":
-        if events[i]["key"] == "recscale_train_samples_per_s":  # optional: removing it breaks nothing
-            return None
         del events[i]
     elif kind == "duplicate":
         events.insert(i, dict(events[i]))

@@ -14,8 +14,11 @@ import jsonschema
 import pytest
 import yaml
 
+from harness.record import derive_result
+from harness.runlog import read_log_file
 from harness.runner import RunConfig, eval_schedule, train_run
 from harness.submission import run_sweep
+from recscale.hyperparams import HYPERPARAMETERS
 from recscale.layout import MANIFEST_FILE, read_result
 from recscale.load import load_points
 from recscale.records import RunResult
@@ -96,6 +99,8 @@ def test_event_order_and_timing(tiny_run: tuple[RunResult, Path]) -> None:
     assert order.index("init_start") < order.index("seed") < order.index("init_stop") < order.index("run_start")
     assert order.index("run_start") < order.index("eval_start") < order.index("run_stop")
     assert order[-1] == "recscale_pass_end"
+    init = order[order.index("init_start") + 1:order.index("init_stop")]
+    assert init == [entry.key for entry in HYPERPARAMETERS] + ["recscale_bayes"]
     times = [e["time_ms"] for e in evs]
     assert times == sorted(times)
     by_key = {e["key"]: e for e in evs}
@@ -153,6 +158,11 @@ def test_sweep_writes_submission_and_resumes(tmp_path: Path) -> None:
     system = json.loads((sub / "systems" / "testbox.json").read_text())
     jsonschema.validate(system, load_schema("system"))
     assert system["embedding_backend"] == "torch"
+    points = {p.point_id: p for p in load_points(TINY)[1]}
+    for path in sub.glob("results/*/*/*/run_*/result.json"):  # result.json is what its own log gives
+        written = RunResult.model_validate_json(path.read_bytes())
+        assert derive_result(read_log_file(path.with_name("mllog.txt")), points[written.point_id]) == written
+        assert written.started_at <= written.finished_at and written.bayes is not None
     again = run_sweep(TINY, sub, config(tmp_path), announce=lambda _: None)
     assert not again.ran and len(again.skipped) == 4
     assert len(json.loads((sub / MANIFEST_FILE).read_text())["runs"]) == 4

@@ -65,7 +65,7 @@ def _spec_view(run: RunCheck, cache: dict[str, SpecView]) -> SpecView:
     key = f"{run.spec_sha256}/{run.result.point_id}"
     if key not in cache:
         fallback = run.point.spec if run.point is not None else None
-        cache[key] = view_of(parse_spec(run.result.spec), run.result.point_id, run.spec_sha256, fallback)
+        cache[key] = view_of(parse_spec(run.result.spec), fallback)
     return cache[key]
 
 
@@ -82,14 +82,9 @@ def _check_run(run: RunCheck, manifest: SubmissionManifest | None, workloads: Wo
         timing.check_init(facts, out)
         timing.check_stop(facts, run.spec, out)
         timing.check_cadence(facts, run.spec, out)
-    if run.result is not None:
+    if run.result is not None and facts is not None:
         file = show(run.folder.result or run.folder.rel)
-        agreement.check_quality(run.result, run.spec, file, out)
-        agreement.check_accounting(run.result, run.spec, file, out)
-        if facts is not None:
-            agreement.check_times(run.result, facts, file, out)
-            agreement.check_curve(run.result, facts, file, out)
-            agreement.check_values(run.result, facts, run.spec, run.spec_sha256 or "", file, out)
+        agreement.check_record(run.result, facts, run.spec, run.spec_sha256 or "", file, out)
 
 
 def check_submission(root: Path, *, workloads: Sequence[Path] | None = None,

@@ -16,9 +16,10 @@ from harness.check.agreement import same
 from harness.check.catalogue import WorkloadCatalogue
 from harness.check.files import Inventory, RunFolder, manifest_path_problem, show
 from harness.check.findings import Findings
-from harness.check.logs import LogFacts
-from harness.check.specview import SpecView, hyperparameters
+from harness.check.specview import SpecView
+from harness.runlog import LogFacts
 from recscale import logkeys as k
+from recscale.hyperparams import PointFacts, point_values
 from recscale.layout import RESULTS_DIR, SYSTEMS_DIR
 from recscale.records import RunResult, SubmissionManifest
 from recscale.sweep import Point
@@ -113,13 +114,11 @@ def _check_submission_events(run: RunCheck, manifest: SubmissionManifest | None,
         out.error("SUB-5", file, f"division {result.division!r} in a {manifest.division!r} submission")
     if facts is None:
         return
-    wanted = {k.SUBMISSION_BENCHMARK: result.workload_id, k.SUBMISSION_DIVISION: result.division,
-              k.SUBMISSION_PLATFORM: result.system}
-    if manifest is not None:
-        wanted[k.SUBMISSION_ORG] = manifest.submitter
-    for key, value in wanted.items():
-        if key in facts.once and facts.value(key) != value:
-            out.error("SUB-5", facts.file, f"{key} is {facts.value(key)!r}, expected {value!r}")
+    # The log's benchmark, division and platform are the record's (harness.check.agreement): its org is
+    # the manifest's submitter.
+    org = facts.once(k.SUBMISSION_ORG)
+    if manifest is not None and org is not None and org.value != manifest.submitter:
+        out.error("SUB-5", facts.file, f"{k.SUBMISSION_ORG} is {org.value!r}, expected {manifest.submitter!r}")
 
 
 def _check_closed(run: RunCheck, point: Point, file: str, out: Findings) -> None:
@@ -132,10 +131,9 @@ def _check_closed(run: RunCheck, point: Point, file: str, out: Findings) -> None
         out.error("CLOSED-3", file, f"the run's spec is not the point's resolved spec: {detail}")
     if run.facts is None:
         return
-    for key, wanted in hyperparameters(point.spec, point.point_id, point.spec_sha256).items():
-        if key in run.facts.once and not same(run.facts.value(key), wanted):
-            out.error("CLOSED-4", run.facts.file, f"{key} is {run.facts.value(key)!r}, the point's spec says "
-                      f"{wanted!r}")
+    for key, wanted in point_values(point.spec, PointFacts(point.point_id, point.spec_sha256)).items():
+        if (event := run.facts.once(key)) is not None and not same(event.value, wanted):
+            out.error("CLOSED-4", run.facts.file, f"{key} is {event.value!r}, the point's spec says {wanted!r}")
 
 
 def _check_open(run: RunCheck, point: Point, file: str, out: Findings) -> None:

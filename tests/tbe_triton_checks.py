@@ -1,0 +1,54 @@
+"""Checks of the Triton kernel (reference/model/tbe_triton.py) under Triton's interpreter on the
+CPU: against the dense oracle and against the plain-PyTorch path. Run by
+tests/test_model_tbe_triton.py in a process of their own with TRITON_INTERPRET=1 (Triton reads it
+when first imported).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tbe_helpers import OPTIMIZERS, build_tables, random_batch, train_against_oracle
+
+from reference.model import tbe_triton
+from reference.model.tbe_ops import SparseUpdate, apply_update, lookup_plan, segment_sums, sorted_segments
+
+CPU = torch.device("cpu")
+
+
+def test_runs_under_the_interpreter() -> None:
+    assert tbe_triton.interpreting()
+
+
+@pytest.mark.parametrize("multi_hot", [False, True], ids=["one-hot", "multi-hot"])
+@pytest.mark.parametrize("update", OPTIMIZERS)
+def test_matches_the_dense_oracle(update: str, multi_hot: bool) -> None:
+    train_against_oracle(update, multi_hot, CPU, "triton", steps=3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("update", OPTIMIZERS)
+def test_matches_the_pytorch_path_on_hot_rows(update: str) -> None:
+    """Rows hit by more ids than one tile holds (BLOCK_N = 128 at D = 6): the loop over tiles."""
+    batch = random_batch(5, 400, multi_hot=True, device=CPU, id_scale=1)  # ~800 ids on 29 rows
+    tables = {kernel: build_tables(update, CPU, kernel) for kernel in ("sorted", "triton")}  # type: ignore[arg-type]
+    plan = lookup_plan(batch, tables["sorted"].table_rows, tables["sorted"].row_offsets, one_hot=False)
+    segments = sorted_segments(plan, tables["sorted"].total_rows)
+    assert int((segments.offsets[1:] - segments.offsets[:-1]).max()) > 128
+    grad = torch.randn(batch.size * batch.num_sparse, tables["sorted"].dim, generator=torch.Generator().manual_seed(2))
+    reference = tables["sorted"]
+    apply_update(reference.weights, reference.state, segments.rows, segment_sums(grad, segments), reference.update)
+    fused = tables["triton"]
+    tbe_triton.segment_update(grad, segments, fused.weights, fused.state, fused.update)
+    # Sums of ~100 values in another order: fp32 rounding of about n x 6e-8 relative.
+    torch.testing.assert_close(fused.weights, reference.weights, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fused.state, reference.state, rtol=1e-4, atol=1e-5)
+
+
+def test_refuses_the_cpu_without_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    tables = build_tables("sgd", CPU, "triton")
+    plan = lookup_plan(random_batch(0, 4, multi_hot=False, device=CPU), tables.table_rows, tables.row_offsets, True)
+    segments = sorted_segments(plan, tables.total_rows)
+    with pytest.raises(RuntimeError, match="runs on CUDA"):
+        tbe_triton.segment_update(torch.zeros(16, 6), segments, tables.weights, tables.state,
+                                  SparseUpdate("sgd", 0.1, 1e-8))

@@ -156,9 +156,9 @@ def apply_update(weights: torch.Tensor, state: torch.Tensor, rows: torch.Tensor,
         return
     if update.name == "adagrad":
         accumulated = state.index_select(0, rows).addcmul_(grads, grads)
-        scale = accumulated.sqrt().add_(update.eps)
     else:
         accumulated = state.index_select(0, rows).add_(grads.square().mean(dim=1))
-        scale = accumulated.sqrt().add_(update.eps).unsqueeze(1)
     state.index_copy_(0, rows, accumulated)
-    weights.index_add_(0, rows, grads / scale, alpha=-update.lr)
+    scale = accumulated.sqrt_().add_(update.eps)  # in place: the state has its copy
+    steps = torch.div(grads, scale if update.name == "adagrad" else scale.unsqueeze(1))
+    weights.index_add_(0, rows, steps, alpha=-update.lr)

@@ -29,12 +29,10 @@ def table_name(index: int) -> str:
 
 
 def one_id_per_bag(batch: Batch) -> bool:
-    """Whether every (feature, example) has exactly one id: the lookup fast paths.
-
-    Stricter than ``Batch.is_one_hot`` (which compares totals only): a multi-hot batch whose
-    lengths happen to add up to F x B must not be read as [F, B] ids.
-    """
-    return batch.is_one_hot() and bool(torch.all(batch.sparse_lengths == 1))
+    """Whether every (feature, example) has exactly one id: the lookup fast paths
+    (``Batch.is_one_hot``, which checks every length: a multi-hot batch whose lengths happen to add
+    up to F x B must not be read as [F, B] ids)."""
+    return batch.is_one_hot()
 
 
 def table_ids(batch: Batch, rows: torch.Tensor, one_hot: bool | None = None) -> torch.Tensor:

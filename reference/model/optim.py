@@ -48,7 +48,8 @@ class TableBatchedOptimizer(torch.optim.Optimizer):
         if closure is not None:
             raise ValueError("the fused sparse optimizer does not take a closure")
         lr = self.param_groups[0]["lr"]
-        self.tables.update = dataclasses.replace(self.tables.update, lr=lr)
+        if lr != self.tables.update.lr:
+            self.tables.update = dataclasses.replace(self.tables.update, lr=lr)
 
     def state_dict(self) -> dict[str, Any]:
         self._expose_state()  # the tables' state may have moved (Module.to)

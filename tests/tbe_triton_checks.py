@@ -28,12 +28,12 @@ def test_matches_the_dense_oracle(update: str, multi_hot: bool) -> None:
 
 @pytest.mark.parametrize("update", OPTIMIZERS)
 def test_matches_the_pytorch_path_on_hot_rows(update: str) -> None:
-    """Rows hit by more ids than one tile holds (BLOCK_N = 128 at D = 6): the loop over tiles."""
-    batch = random_batch(5, 400, multi_hot=True, device=CPU, id_scale=1)  # ~800 ids on 29 rows
+    """Rows hit by more ids than one tile of the many-ids launch holds: its loop over tiles."""
+    batch = random_batch(5, 6000, multi_hot=True, device=CPU, id_scale=1)  # ~48k ids on 29 rows
     tables = {kernel: build_tables(update, CPU, kernel) for kernel in ("sorted", "triton")}  # type: ignore[arg-type]
     plan = lookup_plan(batch, tables["sorted"].table_rows, tables["sorted"].row_offsets, one_hot=False)
     segments = sorted_segments(plan, tables["sorted"].total_rows)
-    assert int((segments.offsets[1:] - segments.offsets[:-1]).max()) > 128
+    assert int((segments.offsets[1:] - segments.offsets[:-1]).max()) > 2 * tbe_triton.MANY_TILE_VALUES // 8
     grad = torch.randn(batch.size * batch.num_sparse, tables["sorted"].dim, generator=torch.Generator().manual_seed(2))
     reference = tables["sorted"]
     apply_update(reference.weights, reference.state, segments.rows, segment_sums(grad, segments), reference.update)

@@ -12,6 +12,10 @@ in tiles of BLOCK_N (a fixed order: deterministic), then updates the weight row 
 fbgemm's EXACT_SGD / EXACT_ADAGRAD / EXACT_ROWWISE_ADAGRAD do. Rows are distinct, so no two
 programs write the same memory: no atomics.
 
+Two launches, because row counts are skewed: most rows are hit by a few ids (small tiles, few
+warps: little work per program), a few by thousands (a small table, a popular id: large tiles,
+more warps, so that their programs do not become the kernel's tail).
+
 Triton is optional (it ships with the CUDA builds of PyTorch, not with the CPU ones): it is
 imported when the kernel is first built, never at module import.
 """
@@ -27,7 +31,10 @@ import torch
 from reference.model.tbe_ops import Segments, SparseUpdate
 
 OPTIMIZER_CODES = {"sgd": 0, "adagrad": 1, "rowwise_adagrad": 2}
-TILE_VALUES = 4096  # BLOCK_N x BLOCK_D values per tile: 16 KiB of fp32, in registers of 4 warps
+# (most ids of a row, fp32 values per tile, warps) of the launch for rows hit a few times, and of
+# the launch for the others. Tuning knobs for the GPU: bench/bench_gpu.py measures them.
+FEW_IDS, FEW_TILE_VALUES, FEW_WARPS = 8, 1024, 2
+MANY_TILE_VALUES, MANY_WARPS = 8192, 8
 
 
 def available() -> bool:
@@ -62,15 +69,20 @@ def segment_update(grad: torch.Tensor, segments: Segments, weights: torch.Tensor
         raise RuntimeError(f"the Triton kernel runs on CUDA (or under TRITON_INTERPRET=1), not on {grad.device}")
     if not (weights.is_contiguous() and grad.stride(1) == 1 and (update.name != "adagrad" or state.is_contiguous())):
         raise ValueError("the Triton kernel needs a contiguous weight and state and a row-major gradient")
-    rows = segments.rows.numel()
-    if rows == 0:
+    if not segments.rows.numel():
         return
     dim = weights.shape[1]
     block_d = _next_power_of_2(dim)
-    block_n = max(1, min(128, TILE_VALUES // block_d))
     state_arg = state if state.numel() else weights  # SGD has no state: any valid pointer, never read
-    _kernel()[(rows,)](
-        grad, segments.sources, segments.offsets, segments.rows, weights, state_arg,
-        update.lr, update.eps, dim, grad.stride(0), weights.stride(0),
-        OPTIMIZER=OPTIMIZER_CODES[update.name], BLOCK_N=block_n, BLOCK_D=block_d,
-    )
+    hits = segments.offsets[1:] - segments.offsets[:-1]
+    few = hits <= FEW_IDS
+    few_n = max(1, min(FEW_IDS, FEW_TILE_VALUES // block_d))
+    many_n = max(FEW_IDS, MANY_TILE_VALUES // block_d)
+    for chosen, block_n, warps in ((few, few_n, FEW_WARPS), (~few, many_n, MANY_WARPS)):
+        programs = chosen.nonzero().squeeze(1)
+        if programs.numel():
+            _kernel()[(programs.numel(),)](
+                grad, segments.sources, segments.offsets, segments.rows, programs, weights, state_arg,
+                update.lr, update.eps, dim, grad.stride(0), weights.stride(0),
+                OPTIMIZER=OPTIMIZER_CODES[update.name], BLOCK_N=block_n, BLOCK_D=block_d, num_warps=warps,
+            )

@@ -9,13 +9,14 @@ import triton.language as tl
 
 @triton.jit
 def segment_update(
-    grad_ptr, sources_ptr, offsets_ptr, rows_ptr, weights_ptr, state_ptr,
+    grad_ptr, sources_ptr, offsets_ptr, rows_ptr, segments_ptr, weights_ptr, state_ptr,
     lr, eps, dim, grad_stride, weights_stride,
     OPTIMIZER: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):
-    """One program per touched row: sum its gradient rows in tiles of BLOCK_N, then update the
-    weight row and its state (OPTIMIZER 0: EXACT_SGD, 1: EXACT_ADAGRAD, 2: EXACT_ROWWISE_ADAGRAD)."""
-    segment = tl.program_id(0)
+    """One program per touched row (``segments[program]``): sum its gradient rows in tiles of BLOCK_N,
+    then update the weight row and its state (OPTIMIZER 0: EXACT_SGD, 1: EXACT_ADAGRAD,
+    2: EXACT_ROWWISE_ADAGRAD)."""
+    segment = tl.load(segments_ptr + tl.program_id(0))
     first = tl.load(offsets_ptr + segment)
     end = tl.load(offsets_ptr + segment + 1)
     row = tl.load(rows_ptr + segment).to(tl.int64)

@@ -12,8 +12,17 @@ import torch
 from torch import nn
 
 from reference.data.batch import Batch
+from reference.model import tbe_triton
 from reference.model.tbe import Kernel, TableBatchedEmbeddingBags
-from reference.model.tbe_ops import OptimizerName, SparseUpdate
+from reference.model.tbe_ops import (
+    OptimizerName,
+    Segments,
+    SparseUpdate,
+    apply_update,
+    lookup_plan,
+    segment_sums,
+    sorted_segments,
+)
 
 ROWS = [5, 9, 2, 13]  # small tables: a batch repeats ids (duplicates are the point)
 DIM = 6  # not a power of 2: the Triton kernel masks columns
@@ -110,3 +119,39 @@ def train_against_oracle(update: OptimizerName, multi_hot: bool, device: torch.d
                 torch.testing.assert_close(got.double().cpu(), want, **TOLERANCE)
     initial = build_tables(update, device, kernel).weights
     assert not torch.equal(initial, tables.weights)  # the tables did train (the test is not vacuous)
+
+
+# A row-wise Adagrad case worked by hand: a 6 x 4 table (values 0.0 .. 2.3), ids 1, 4, 1 (row 1
+# twice: its gradients are summed before the update), loss sum(lookups * HAND_UPSTREAM), 2 steps.
+HAND_IDS = [1, 4, 1]
+HAND_UPSTREAM = torch.tensor([[1.0, 2, 3, 4], [0, 0, 0, 2], [1, 0, 1, 0]])
+
+
+def hand_table() -> torch.Tensor:
+    return torch.arange(24, dtype=torch.float32).view(6, 4) / 10
+
+
+def rowwise_adagrad_by_hand(lr: float = 0.5, eps: float = 1e-3) -> torch.Tensor:
+    """The table after two steps of the hand case."""
+    table = hand_table()
+    grads = {1: torch.tensor([2.0, 2, 4, 4]), 4: torch.tensor([0.0, 0, 0, 2])}  # duplicates summed
+    for step in (1, 2):
+        for row, grad in grads.items():
+            accumulated = step * grad.square().mean()
+            table[row] -= lr * grad / (accumulated.sqrt() + eps)
+    return table
+
+
+def triton_against_pytorch(batch: Batch, tables: dict[str, TableBatchedEmbeddingBags], grad: torch.Tensor,
+                           one_hot: bool) -> Segments:
+    """One update of the pooled gradient ``grad`` [B * F, D] by the Triton kernel (tables["triton"])
+    and by the PyTorch path (tables["sorted"]), both from the same weights: they must agree.
+    Sums of many values in another order: fp32 rounding of about n x 6e-8 relative."""
+    reference, fused = tables["sorted"], tables["triton"]
+    plan = lookup_plan(batch, reference.table_rows, reference.row_offsets, one_hot)
+    segments = sorted_segments(plan, reference.total_rows)
+    apply_update(reference.weights, reference.state, segments.rows, segment_sums(grad, segments), reference.update)
+    tbe_triton.segment_update(grad, segments, fused.weights, fused.state, fused.update)
+    torch.testing.assert_close(fused.weights, reference.weights, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fused.state, reference.state, rtol=1e-4, atol=1e-5)
+    return segments

@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 import torch
 from model_helpers import CPU, multi_hot_batch, one_hot_batch, tiny_spec
+from tbe_helpers import HAND_IDS, HAND_UPSTREAM, hand_table, rowwise_adagrad_by_hand
 
 from reference.model.dlrm import build_model
 from reference.model.optim import build_optimizer
@@ -34,7 +35,7 @@ coo = _load_bench_module()
 
 
 def _sparse_grad_step(optimizer_cls: type, ids: torch.Tensor, upstream: torch.Tensor, **kwargs: float) -> torch.Tensor:
-    table = torch.nn.Parameter(torch.arange(24, dtype=torch.float32).view(6, 4) / 10)
+    table = torch.nn.Parameter(hand_table())
     optimizer = optimizer_cls([table], **kwargs)
     for _ in range(2):
         optimizer.zero_grad()
@@ -44,15 +45,8 @@ def _sparse_grad_step(optimizer_cls: type, ids: torch.Tensor, upstream: torch.Te
 
 
 def test_rowwise_adagrad_by_hand() -> None:
-    ids, upstream = torch.tensor([1, 4, 1]), torch.tensor([[1.0, 2, 3, 4], [0, 0, 0, 2], [1, 0, 1, 0]])
-    updated = _sparse_grad_step(coo.SparseRowWiseAdagrad, ids, upstream, lr=0.5, eps=1e-3)
-    table = torch.arange(24, dtype=torch.float32).view(6, 4) / 10
-    grads = {1: torch.tensor([2.0, 2, 4, 4]), 4: torch.tensor([0.0, 0, 0, 2])}  # duplicates summed
-    for step in (1, 2):
-        for row, grad in grads.items():
-            accumulated = step * grad.square().mean()
-            table[row] -= 0.5 * grad / (accumulated.sqrt() + 1e-3)
-    torch.testing.assert_close(updated, table)
+    updated = _sparse_grad_step(coo.SparseRowWiseAdagrad, torch.tensor(HAND_IDS), HAND_UPSTREAM, lr=0.5, eps=1e-3)
+    torch.testing.assert_close(updated, rowwise_adagrad_by_hand(lr=0.5, eps=1e-3))
 
 
 def test_rowwise_adagrad_matches_torchrec_dense_version() -> None:
@@ -60,7 +54,7 @@ def test_rowwise_adagrad_matches_torchrec_dense_version() -> None:
     rowwise = pytest.importorskip("torchrec.optim.rowwise_adagrad")
     ids, upstream = torch.tensor([0, 3, 3, 5]), torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
     ours = _sparse_grad_step(coo.SparseRowWiseAdagrad, ids, upstream, lr=0.1, eps=1e-8)
-    table = torch.nn.Parameter(torch.arange(24, dtype=torch.float32).view(6, 4) / 10)
+    table = torch.nn.Parameter(hand_table())
     theirs = rowwise.RowWiseAdagrad([table], lr=0.1, eps=1e-8)
     for _ in range(2):
         theirs.zero_grad()

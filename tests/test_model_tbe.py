@@ -12,7 +12,16 @@ import copy as copy_module
 import pytest
 import torch
 from model_helpers import CPU, INTERACTIONS, multi_hot_batch, one_hot_batch, tiny_spec
-from tbe_helpers import OPTIMIZERS, build_tables, random_batch, train_against_oracle
+from tbe_helpers import (
+    HAND_IDS,
+    HAND_UPSTREAM,
+    OPTIMIZERS,
+    build_tables,
+    hand_table,
+    random_batch,
+    rowwise_adagrad_by_hand,
+    train_against_oracle,
+)
 
 from recscale.spec import WorkloadSpec
 from reference.model.dlrm import build_model
@@ -29,10 +38,10 @@ def test_matches_the_dense_oracle(update: str, multi_hot: bool, kernel: str) -> 
 
 
 def _one_table_steps(ids: list[int], upstream: torch.Tensor, update: SparseUpdate, steps: int = 2) -> torch.Tensor:
-    """A 6 x 4 table (values 0.0 .. 2.3), one-hot lookups of ``ids``, loss sum(pooled * upstream)."""
+    """The hand case's table, one-hot lookups of ``ids``, loss sum(pooled * upstream)."""
     tables = TableBatchedEmbeddingBags(["t"], [6], 4, update, CPU)
     with torch.no_grad():
-        tables.weights.copy_(torch.arange(24, dtype=torch.float32).view(6, 4) / 10)
+        tables.weights.copy_(hand_table())
     batch = random_batch(0, len(ids), multi_hot=False, device=CPU)
     batch.sparse_values, batch.sparse_lengths = torch.tensor(ids), torch.ones(1, len(ids), dtype=torch.int32)
     for _ in range(steps):
@@ -41,15 +50,8 @@ def _one_table_steps(ids: list[int], upstream: torch.Tensor, update: SparseUpdat
 
 
 def test_rowwise_adagrad_by_hand() -> None:
-    ids, upstream = [1, 4, 1], torch.tensor([[1.0, 2, 3, 4], [0, 0, 0, 2], [1, 0, 1, 0]])
-    updated = _one_table_steps(ids, upstream, SparseUpdate("rowwise_adagrad", lr=0.5, eps=1e-3))
-    table = torch.arange(24, dtype=torch.float32).view(6, 4) / 10
-    grads = {1: torch.tensor([2.0, 2, 4, 4]), 4: torch.tensor([0.0, 0, 0, 2])}  # duplicates summed
-    for step in (1, 2):
-        for row, grad in grads.items():
-            accumulated = step * grad.square().mean()
-            table[row] -= 0.5 * grad / (accumulated.sqrt() + 1e-3)
-    torch.testing.assert_close(updated, table)
+    updated = _one_table_steps(HAND_IDS, HAND_UPSTREAM, SparseUpdate("rowwise_adagrad", lr=0.5, eps=1e-3))
+    torch.testing.assert_close(updated, rowwise_adagrad_by_hand(lr=0.5, eps=1e-3))
 
 
 def test_rowwise_adagrad_matches_torchrec_dense_version() -> None:
@@ -57,7 +59,7 @@ def test_rowwise_adagrad_matches_torchrec_dense_version() -> None:
     rowwise = pytest.importorskip("torchrec.optim.rowwise_adagrad")
     ids, upstream = [0, 3, 3, 5], torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
     ours = _one_table_steps(ids, upstream, SparseUpdate("rowwise_adagrad", lr=0.1, eps=1e-8))
-    table = torch.nn.Parameter(torch.arange(24, dtype=torch.float32).view(6, 4) / 10)
+    table = torch.nn.Parameter(hand_table())
     theirs = rowwise.RowWiseAdagrad([table], lr=0.1, eps=1e-8)
     for _ in range(2):
         theirs.zero_grad()

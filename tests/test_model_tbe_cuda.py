@@ -8,14 +8,14 @@ from __future__ import annotations
 import pytest
 import torch
 from model_helpers import INTERACTIONS, multi_hot_batch, one_hot_batch, tiny_spec
-from tbe_helpers import OPTIMIZERS, train_against_oracle
+from tbe_helpers import OPTIMIZERS, train_against_oracle, triton_against_pytorch
 
 from reference.data.batch import Batch
 from reference.model import tbe_triton
 from reference.model.dlrm import build_model
 from reference.model.optim import build_optimizer
 from reference.model.tbe import TableBatchedEmbeddingBags
-from reference.model.tbe_ops import SparseUpdate, apply_update, lookup_plan, segment_sums, sorted_segments
+from reference.model.tbe_ops import SparseUpdate
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 CUDA = torch.device("cuda")
@@ -48,14 +48,8 @@ def test_triton_matches_the_pytorch_path_at_bench_sizes(update: str, dim: int) -
     for each in tables.values():
         each.weights.copy_(start)
     grad = torch.randn(size * len(rows), dim, device=CUDA, generator=gen)
-    plan = lookup_plan(batch, tables["sorted"].table_rows, tables["sorted"].row_offsets, one_hot=True)
-    segments = sorted_segments(plan, tables["sorted"].total_rows)
-    reference = tables["sorted"]
-    apply_update(reference.weights, reference.state, segments.rows, segment_sums(grad, segments), reference.update)
-    fused = tables["triton"]
-    tbe_triton.segment_update(grad, segments, fused.weights, fused.state, fused.update)
-    torch.testing.assert_close(fused.weights, reference.weights, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(fused.state, reference.state, rtol=1e-4, atol=1e-5)
+    segments = triton_against_pytorch(batch, tables, grad, one_hot=True)
+    assert int((segments.offsets[1:] - segments.offsets[:-1]).max()) > 2000  # hot rows: the large-tile launch
 
 
 def _train_twice(kernel: str) -> list[dict[str, torch.Tensor]]:

@@ -22,6 +22,7 @@ imported when the kernel is first built, never at module import.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from typing import Any
@@ -37,8 +38,9 @@ FEW_IDS, FEW_TILE_VALUES, FEW_WARPS = 8, 1024, 2
 MANY_TILE_VALUES, MANY_WARPS = 8192, 8
 
 
+@functools.cache
 def available() -> bool:
-    """Whether Triton can be imported (a CUDA build of PyTorch brings it)."""
+    """Whether Triton can be imported (a CUDA build of PyTorch brings it); asked once per process."""
     try:
         import triton  # noqa: F401  (optional dependency: only the CUDA path needs it)
     except ImportError:

@@ -46,6 +46,7 @@ from reference.model.optim import build_optimizer
 
 REPO = Path(__file__).resolve().parent.parent
 PRECISIONS = ("fp32", "tf32", "bf16")
+MEASUREMENT_S = 2.0  # about the longest one measurement (warm-up + timed steps) may take
 # Goals of issue 12 (H200, samples/s): (config, precision) -> figure the best torch kernel must reach.
 GOALS = {("data-gpu-16k", "fp32"): 5.0e6, ("dcnv2-1hot", "bf16"): 3.0e6, ("dcnv2-1hot", "tf32"): 1.6e6,
          ("dcnv2-multihot", "bf16"): 2.5e6}
@@ -145,21 +146,38 @@ def train_step(model: nn.Module, optimizer: Any, batch: Batch, precision_name: s
     return loss.detach()
 
 
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def seconds_per_step(model: nn.Module, optimizer: Any, batches: list[Batch], precision_name: str,
                      warmup: int, steps: int) -> float:
+    """Mean seconds of ``steps`` timed steps after ``warmup`` untimed ones; a slow variant (the old
+    backend) gets fewer of both, so that no measurement takes much over MEASUREMENT_S."""
     device = batches[0].dense.device
-    for i in range(warmup):
-        train_step(model, optimizer, batches[i % len(batches)], precision_name)
+
+    def run(count: int, first: int = 0) -> None:
+        for i in range(first, first + count):
+            train_step(model, optimizer, batches[i % len(batches)], precision_name)
+
+    run(1)  # first step: allocations, kernel compilation
+    _synchronize(device)
+    began = time.perf_counter()
+    run(1, first=1)
+    _synchronize(device)
+    estimate = time.perf_counter() - began
+    fits = max(1, int(MEASUREMENT_S / max(estimate, 1e-6)))
+    run(max(0, min(warmup, fits // 4) - 2), first=2)
+    steps = max(2, min(steps, fits))
+    _synchronize(device)
     if device.type != "cuda":
         began = time.perf_counter()
-        for i in range(steps):
-            train_step(model, optimizer, batches[i % len(batches)], precision_name)
+        run(steps)
         return (time.perf_counter() - began) / steps
-    torch.cuda.synchronize(device)
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     start.record()
-    for i in range(steps):
-        train_step(model, optimizer, batches[i % len(batches)], precision_name)
+    run(steps)
     end.record()
     end.synchronize()
     return start.elapsed_time(end) / 1e3 / steps

@@ -62,7 +62,7 @@ def main() -> None:
         times, report = [], None
         for _ in range(args.repeat):
             tic = time.perf_counter()
-            report = check_submission(root, references=[], workloads=workloads)
+            report = check_submission(root, references=[], workloads=[workloads])
             times.append(time.perf_counter() - tic)
         assert report is not None
         print(f"submission: {report.runs} runs, {files} files, {size / 2**20:.1f} MiB (built in {built:.1f} s)")
@@ -71,15 +71,15 @@ def main() -> None:
               f"{len(report.errors)} errors, {len(report.notes)} notes")
         profile = cProfile.Profile()
         profile.enable()
-        check_submission(root, references=[], workloads=workloads)
+        check_submission(root, references=[], workloads=[workloads])
         profile.disable()
         stats = pstats.Stats(profile)
         total = stats.total_tt  # type: ignore[attr-defined]
         print(f"profile (cumulative seconds of {total:.2f} s under cProfile, per concern):")
         for name in ("scan", "check_document", "to_record", "parse", "check_presence", "collect_evaluations",
-                     "check_identity", "check_times", "check_curve", "check_values", "_spec_view", "check"):
+                     "check_identity", "check_record", "derive", "_spec_view", "check"):
             entries = [(fn, row) for fn, row in stats.stats.items()  # type: ignore[attr-defined]
-                       if fn[2] == name and "harness/check" in fn[0]]
+                       if fn[2] == name and "harness/" in fn[0]]
             for fn, row in entries:
                 print(f"  {Path(fn[0]).name}:{fn[2]:<22} {row[3]:6.2f} s")
 

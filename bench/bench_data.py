@@ -33,7 +33,7 @@ from reference.data.loader import Dataset
 from reference.data.synthetic import BLOCK_ROWS, TRAIN_STREAM, SyntheticConfig, build_teacher
 
 REPO = Path(__file__).resolve().parent.parent
-STEP_RATE = (25_000, 50_000)  # the training step's rows/s on 2 cores (DESIGN.md)
+STEP_RATE = (25_000, 50_000)  # the training step's rows/s on 2 cores (measured with bench/bench_model.py)
 
 
 def rate(rows: float, seconds: float) -> str:

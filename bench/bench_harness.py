@@ -20,9 +20,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from harness.paths import resolve_workload
 from harness.runner import RunConfig, train_run
-from recscale.load import load_points
+from recscale.load import load_points, resolve_workload
 from reference.data.loader import open_dataset
 from reference.model.parallel import build_trainable
 

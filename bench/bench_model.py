@@ -1,5 +1,6 @@
-"""Training throughput of the reference DLRM: the torchrec and torch embedding backends beside a
-plain-PyTorch baseline (``nn.EmbeddingBag(sparse=True)`` + ``torch.optim.Adagrad``), in one run.
+"""Training throughput of the reference DLRM: the torchrec and torch embedding backends, the torch
+backend's old sparse-COO path (bench/coo_backend.py, "torch-coo") and a plain-PyTorch baseline
+(``nn.EmbeddingBag(sparse=True)`` + ``torch.optim.Adagrad``), in one run.
 
 Three configs (issue 3): the smoke model (workloads/smoke.yaml); an embedding-bound model (26
 Criteo-Kaggle tables capped at 1M rows, dim 16, bottom 13-64-16, top 64-1); an MLP-bound model
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from coo_backend import build_coo_model  # bench/ is on the path when this file runs as a script
 from torch import nn
 
 from recscale import accounting as flops
@@ -135,6 +137,8 @@ def build_variant(variant: str, spec: WorkloadSpec) -> tuple[nn.Module, Any]:
     if variant == "plain":
         model = PlainDLRM(spec, seed=0)
         return model, PlainOptimizer(model, spec)
+    if variant == "torch-coo":
+        return build_coo_model(spec, torch.device("cpu"), seed=0)
     model = build_model(spec, variant, torch.device("cpu"), seed=0)  # type: ignore[arg-type]
     return model, build_optimizer(model, spec.training.optimizer)
 
@@ -163,7 +167,7 @@ def _reset_peak_rss() -> None:
         Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
 
 
-VARIANTS = ("torchrec", "torch", "plain")
+VARIANTS = ("torchrec", "torch", "torch-coo", "plain")
 
 
 @dataclass(frozen=True)
@@ -212,8 +216,8 @@ def time_window(built: Built, batches: list[Batch], first: int, window_s: float)
 
 
 def measure(spec: WorkloadSpec, batches: list[Batch], budget: Budget) -> dict[str, Built]:
-    """All variants built side by side, then timed in interleaved windows (torchrec, torch, plain,
-    torchrec, ...) so that other processes on the cores slow them alike."""
+    """All variants built side by side, then timed in interleaved windows (torchrec, torch, torch-coo,
+    plain, torchrec, ...) so that other processes on the cores slow them alike."""
     built = {variant: build_and_warm(variant, spec, batches) for variant in VARIANTS}
     steps, began, total_s = 0, time.perf_counter(), budget.seconds * len(VARIANTS)
     while time.perf_counter() - began < total_s or len(built["plain"].rates) < budget.min_windows:
@@ -269,12 +273,13 @@ def report(name: str, spec: WorkloadSpec, budget: Budget) -> None:
     median = {variant: statistics.median(b.rates) for variant, b in built.items()}
     best = {variant: max(b.rates) for variant, b in built.items()}
     for variant, b in built.items():
-        print(f"  {variant:8s} {median[variant]:9,.0f} samples/s median, {best[variant]:9,.0f} best of "
+        print(f"  {variant:9s} {median[variant]:9,.0f} samples/s median, {best[variant]:9,.0f} best of "
               f"{len(b.rates)} windows; {median[variant] * train_flops / 1e9:6.2f} GFLOP/s; "
               f"+{b.added_rss_mib:,.0f} MiB RSS (build + warm-up); built in {b.build_s:.1f} s")
-    for variant in ("torchrec", "torch"):
-        print(f"  {variant} / plain: {median[variant] / median['plain']:.2f}x (medians), "
-              f"{best[variant] / best['plain']:.2f}x (best windows)")
+    for variant, baseline in (("torchrec", "plain"), ("torch", "plain"), ("torch-coo", "plain"),
+                              ("torch", "torch-coo"), ("torch", "torchrec")):
+        print(f"  {variant} / {baseline}: {median[variant] / median[baseline]:.2f}x (medians), "
+              f"{best[variant] / best[baseline]:.2f}x (best windows)")
     if name == "mlp-bound":
         rates, shape = matmul_gflops(spec, budget)
         print(f"  matmul {shape}: {statistics.median(rates):.1f} GFLOP/s median, {max(rates):.1f} best")

@@ -1,7 +1,7 @@
 """Benchmark: scoring ~1,000 runs with bootstrap intervals (1,000 resamples per fit).
 
 Builds submissions from known curves (tests/score_helpers.py) on the synthetic workload's 15
-points, writes them to a temporary folder, then times `harness.score.scoring.score` end to end:
+points, writes them to a temporary folder, then times `harness.score.leaderboard.score.score` end to end:
 reading the records, every fit (5 axes per entry, bootstrap 1,000), the leaderboards, the plots
 and the output files. The checker is not timed (it is replaced by a pass-through: it is the
 checker's cost, benchmarked with it). Goal: under 10 s on 2 cores. The CPU time is printed beside
@@ -24,7 +24,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from score_helpers import Law, make_records, synthetic_points, system_description, write_submission  # noqa: E402
 
-from harness.score.scoring import score  # noqa: E402
+from harness.score.fits.records import FitSettings  # noqa: E402
+from harness.score.leaderboard.score import score  # noqa: E402
 
 
 def build(root: Path, entries: int, runs: int) -> int:
@@ -54,10 +55,11 @@ def main() -> int:
         times, cpu = [], []
         for _ in range(args.repeat):
             start, start_cpu = time.perf_counter(), time.process_time()
-            outcome = score(root, Path(tmp) / "out", checker=lambda path: (True, ""), n_boot=args.bootstrap)
+            outcome = score(root, Path(tmp) / "out", checker=lambda path: (True, ""),
+                            settings=FitSettings(n_boot=args.bootstrap))
             times.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
-        fits = sum(len(axis.slices) for r in outcome.board.reports for axis in r.axes)
+        fits = sum(len(axis.slices) for r in outcome.board.workload_fits for axis in r.axes)
     print(f"scored {n_runs} runs ({args.entries} curves, {fits} fits x {args.bootstrap} resamples, "
           f"{len(outcome.board.plots)} plot files): best {min(times):.2f} s, median "
           f"{sorted(times)[len(times) // 2]:.2f} s over {args.repeat}; CPU time (this process, all threads) "

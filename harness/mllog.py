@@ -1,7 +1,8 @@
 """MLPerf-format event log of one run (":::MLLOG {json}" lines), written with mlperf-logging.
 
 Each run gets its own `logging.Logger` writing to its own `mllog.txt`, so runs in one process
-never share handlers. The event order and RecScale's own keys are in RULES.md (LOG-*).
+never share handlers. The event order and RecScale's own keys are in RULES.md (LOG-*); harness.runlog
+reads a finished log back, and harness.record derives the run's result.json from it.
 """
 
 from __future__ import annotations

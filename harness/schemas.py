@@ -1,7 +1,8 @@
-"""JSON Schemas (2020-12) generated from the pydantic models, committed under schemas/.
+"""JSON Schemas (2020-12) generated from the pydantic models, shipped with the package.
 
-`recscale schemas` regenerates them; `recscale schemas --check` fails when they drift from the
-models, so the committed schemas are always the ones the code enforces.
+They live in the repository's schemas/ folder, installed as recscale/schemas (recscale.resources).
+`recscale schemas` regenerates them there; `recscale schemas --check` fails when they drift from
+the models, so the shipped schemas are always the ones the code enforces.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from harness.check.report import CheckReport
-from harness.paths import REPO_ROOT
-from harness.score.models import Leaderboard, StudyReport
+from harness.check.findings import CheckReport
+from harness.score.leaderboard.records import Leaderboard
+from harness.score.study.records import StudyReport
+from recscale.io import atomic_write_text
 from recscale.records import RunResult, SubmissionManifest
+from recscale.resources import schema_file, schema_folder
 from recscale.spec import WorkloadSpec
 from recscale.system import SystemDescription
 from reference.data.manifest import DatasetManifest
 
-SCHEMA_DIR = REPO_ROOT / "schemas"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # name -> model; the file is schemas/<name>.schema.json
@@ -46,30 +48,21 @@ def render(name: str) -> str:
     return json.dumps(schema_of(name), indent=2, sort_keys=True) + "\n"
 
 
-def schema_path(name: str, directory: Path = SCHEMA_DIR) -> Path:
-    return directory / f"{name}.schema.json"
-
-
-def load_schema(name: str, directory: Path = SCHEMA_DIR) -> dict[str, Any]:
-    return json.loads(schema_path(name, directory).read_text(encoding="utf-8"))
-
-
-def write_all(directory: Path = SCHEMA_DIR) -> list[Path]:
-    from recscale.io import atomic_write_text
-
+def write_all(folder: Path | None = None) -> list[Path]:
+    """Write every schema into `folder` (default: the shipped schemas folder)."""
     written = []
     for name in SCHEMA_MODELS:
-        path = schema_path(name, directory)
+        path = schema_file(name, folder or schema_folder())
         atomic_write_text(path, render(name))
         written.append(path)
     return written
 
 
-def drifted(directory: Path = SCHEMA_DIR) -> list[str]:
-    """Names of schemas whose committed file is missing or differs from the models."""
+def drifted(folder: Path | None = None) -> list[str]:
+    """Names of schemas whose file in `folder` (default: the shipped ones) is missing or differs from the models."""
     stale = []
     for name in SCHEMA_MODELS:
-        path = schema_path(name, directory)
+        path = schema_file(name, folder or schema_folder())
         if not path.is_file() or path.read_text(encoding="utf-8") != render(name):
             stale.append(name)
     return stale

@@ -40,8 +40,9 @@ def atomic_write_json(path: Path, data: BaseModel | dict[str, Any]) -> None:
 
 
 def sha256_file(path: Path) -> str:
+    """sha256 of a file's bytes, read in 4 MiB blocks (data shards are gigabytes)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()

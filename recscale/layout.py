@@ -6,6 +6,7 @@
     <root>/results/<system>/<workload>/<point>/run_<seed>/result.json   RunResult
     <root>/results/<system>/<workload>/<point>/run_<seed>/mllog.txt     ":::MLLOG {json}" lines
     <root>/report/                                           `recscale report`'s output (optional)
+    <root>/.recscale-run.lock                                who is writing it (only while a run is)
 
 Every reader and writer (runner, checker, scorer, study report) goes through
 :class:`SubmissionLayout`; names that become path components are checked by :func:`safe_name`
@@ -32,16 +33,18 @@ RESULTS_DIR = "results"
 SYSTEMS_DIR = "systems"
 WORKLOADS_DIR = "workloads"
 REPORT_DIR = "report"
+LOCK_FILE = ".recscale-run.lock"
+WORKLOAD_SUFFIX = ".yaml"
 RUN_PREFIX = "run_"
-RUN_DIR = re.compile(rf"^{RUN_PREFIX}(0|[1-9][0-9]*)$")
+RUN_DIR = re.compile(rf"{RUN_PREFIX}(0|[1-9][0-9]*)")  # matched with fullmatch (no trailing newline)
 # One path component of a safe character set: letters, digits and . _ - = , + (point ids use = , +).
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=,+-]*$")
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._=,+-]*")  # matched with fullmatch
 MAX_NAME_LENGTH = 200  # a path component longer than this fails on common file systems (255 bytes)
 
 
 def safe_name(name: str, what: str, file: str = "") -> str:
     """``name`` when it is one safe path component; an InputError saying why not otherwise."""
-    if not SAFE_NAME.match(name) or name in (".", ".."):
+    if not SAFE_NAME.fullmatch(name) or name in (".", ".."):
         raise InputError([Problem(file or name, what, f"{name!r} is not a valid name: one path component of "
                                   "letters, digits and . _ - = , + (not starting with . , = + or -)")])
     if len(name) > MAX_NAME_LENGTH:
@@ -85,8 +88,12 @@ class SubmissionLayout:
     def system_file(self, system: str) -> Path:
         return self.root / SYSTEMS_DIR / f"{safe_name(system, 'system')}.json"
 
+    @property
+    def lock_file(self) -> Path:
+        return self.root / LOCK_FILE
+
     def workload_file(self, workload: str) -> Path:
-        return self.workloads / f"{safe_name(workload, 'workload')}.yaml"
+        return self.workloads / f"{safe_name(workload, 'workload')}{WORKLOAD_SUFFIX}"
 
     def run_dir(self, key: RunKey) -> Path:
         if key.seed < 0:
@@ -107,7 +114,7 @@ class SubmissionLayout:
     def result_files(self) -> Iterator[Path]:
         """Every results/<system>/<workload>/<point>/run_<seed>/result.json on disk, in sorted order."""
         pattern = f"{RESULTS_DIR}/*/*/*/{RUN_PREFIX}*/{RESULT_FILE}"
-        yield from (p for p in sorted(self.root.glob(pattern)) if RUN_DIR.match(p.parent.name))
+        yield from (p for p in sorted(self.root.glob(pattern)) if RUN_DIR.fullmatch(p.parent.name))
 
     def finished_runs(self) -> Iterator[tuple[Path, RunResult]]:
         """(result.json, record) of every run whose record is valid (a finished run)."""

@@ -1,6 +1,7 @@
 """The keys of a run's MLLOG (mllog.txt): MLPerf's standard ones and RecScale's own, named once.
 
-The event order and the meaning of RecScale's keys are in RULES.md (LOG-*).
+The event order and the meaning of RecScale's keys are in RULES.md (LOG-*); which hyper-parameters
+are logged, and where each value comes from, is recscale.hyperparams.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ SPARSE_OPT_NAME = "recscale_sparse_opt_name"
 SPARSE_LEARNING_RATE = "recscale_sparse_learning_rate"
 EMBEDDING_BACKEND = "recscale_embedding_backend"
 WORLD_SIZE = "recscale_world_size"
+DEVICE = "recscale_device"
+RECSCALE_VERSION = "recscale_version"
+BAYES = "recscale_bayes"
 EVAL_METRICS = "recscale_eval_metrics"
 ABORT_REASON = "recscale_abort_reason"
 TRAIN_SAMPLES_PER_S = "recscale_train_samples_per_s"
 PASS_END = "recscale_pass_end"
-
-
 
 # Standard MLPerf keys the runner uses, named once here.
 SUBMISSION_BENCHMARK = constants.SUBMISSION_BENCHMARK

@@ -6,8 +6,9 @@ lower-is-better loss that tends to a floor: a metric that is lower-is-better is 
 higher-is-better one becomes ``best - value`` (AUC: 1 - AUC).
 
 Adding a metric is one entry here plus its computation in reference/metrics.py (``COMPUTE``,
-keyed by the same name; tests/test_metrics.py checks the two agree). The record models, the
-schemas, the checker and the scorer read this registry.
+keyed by the same name; tests/test_metrics.py checks the two agree), then ``recscale schemas``.
+The record models (recscale.records), the spec's quality target (recscale.spec), the log checks
+and the scorer read this registry.
 """
 
 from __future__ import annotations
@@ -28,10 +29,19 @@ class Metric:
     # Targets must lie in this interval (low, high], the values a model can reach and beat.
     target_low: float = 0.0
     target_high: float = math.inf
+    # Every value the metric can take lies in [low, high]: records and logs outside it are refused.
+    low: float = 0.0
+    high: float = math.inf
 
     def reached(self, value: float, target: float) -> bool:
-        """Whether ``value`` meets ``target`` in this metric's direction."""
+        """Whether ``value`` meets ``target`` in this metric's direction (a non-finite value never does)."""
+        if not math.isfinite(value):
+            return False
         return value >= target if self.higher_is_better else value <= target
+
+    def possible(self, value: float) -> bool:
+        """Whether ``value`` is finite and one this metric can take."""
+        return math.isfinite(value) and self.low <= value <= self.high
 
     def to_loss(self, value: float) -> float:
         """The lower-is-better loss the scaling fits use (only target metrics have one)."""
@@ -59,7 +69,7 @@ METRICS: dict[str, Metric] = {
         Metric("logloss", "mean binary cross-entropy of the predicted click probabilities",
                higher_is_better=False, best=0.0, target=True),
         Metric("auc", "area under the ROC curve, exact (ties handled)",
-               higher_is_better=True, best=1.0, target=True, target_low=0.5, target_high=1.0),
+               higher_is_better=True, best=1.0, target=True, target_low=0.5, target_high=1.0, high=1.0),
         # Best at 1 from either side: a diagnostic, neither a target nor a loss.
         Metric("calibration", "mean prediction / observed CTR (1 is calibrated)",
                higher_is_better=False, best=1.0, target=False),

@@ -5,9 +5,12 @@ Where they live is :mod:`recscale.layout`; how they are written is :mod:`recscal
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, create_model
+
+from recscale.metrics import METRICS, TARGET_METRICS, Metric
 
 SCHEMA_VERSION = 1
 
@@ -16,16 +19,20 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Metrics(Record):
-    """Quality of the model on the whole eval set."""
-
-    ne: float = Field(description="normalized entropy: log loss / entropy of the eval set's CTR")
-    logloss: float
-    auc: float
-    calibration: float = Field(description="mean prediction / observed CTR (1 is calibrated)")
+def _metric_field(metric: Metric) -> Any:
+    """A finite float in the metric's range, described as the registry describes it."""
+    high = {"le": metric.high} if math.isfinite(metric.high) else {}
+    return (float, Field(description=metric.description, ge=metric.low, allow_inf_nan=False, **high))
 
 
-class CurvePoint(Metrics):
+# One field per metric of recscale.metrics: a metric added there is recorded everywhere.
+Metrics = create_model(  # type: ignore[call-overload]
+    "Metrics", __base__=Record, __module__=__name__, __doc__="Quality of the model on the whole eval set.",
+    **{name: _metric_field(metric) for name, metric in METRICS.items()},
+)
+
+
+class CurvePoint(Metrics):  # type: ignore[valid-type, misc]
     """One evaluation during the pass."""
 
     samples: NonNegativeInt = Field(description="training samples seen before this evaluation")
@@ -44,7 +51,7 @@ class ComponentCounts(Record):
 
 
 class Quality(Record):
-    metric: Literal["ne", "auc", "logloss"]
+    metric: Literal[TARGET_METRICS]  # type: ignore[valid-type]
     target: float
     higher_is_better: bool
 
@@ -57,7 +64,8 @@ class HarnessInfo(Record):
 
 
 class RunResult(Record):
-    """Everything one run produced; the scorer reads only these."""
+    """Everything one run produced; the scorer reads only these. Derived from the run's mllog.txt
+    and its point by harness.record, which the runner writes it with and the checker verifies it with."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
     workload_id: str

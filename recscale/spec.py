@@ -8,7 +8,6 @@ Sweep expansion into points lives in :mod:`recscale.sweep`; loading files in :mo
 from __future__ import annotations
 
 import math
-import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationInfo, field_validator, model_validator
@@ -29,6 +28,8 @@ from recscale.limits import (
     Count,
     NonNegativeInt64,
 )
+from recscale.metrics import METRICS, TARGET_METRICS
+from recscale.sources import SOURCES, SourceName
 
 
 class Strict(BaseModel):
@@ -61,7 +62,7 @@ class SyntheticSpec(Strict):
 
 
 class DataSpec(Strict):
-    source: Literal["synthetic", "criteo_kaggle", "criteo_1tb", "npy"]
+    source: SourceName = Field(description="where the rows come from (recscale/sources.py)")
     path: str | None = Field(
         None, description="folder of converted shards (`recscale data convert`); real data only"
     )
@@ -83,13 +84,14 @@ class DataSpec(Strict):
 
     @model_validator(mode="after")
     def _source_needs(self) -> DataSpec:
-        if self.source == "synthetic" and self.synthetic is None:
-            raise ValueError("source 'synthetic' needs a 'synthetic' section (generator settings)")
-        if self.source != "synthetic" and self.synthetic is not None:
+        generated = SOURCES[self.source].generated
+        if generated and self.synthetic is None:
+            raise ValueError(f"source {self.source!r} needs a 'synthetic' section (generator settings)")
+        if not generated and self.synthetic is not None:
             raise ValueError(f"'synthetic' settings given but source is {self.source!r}")
-        if self.source != "synthetic" and not self.path:
+        if not generated and not self.path:
             raise ValueError(f"source {self.source!r} needs 'path': the folder of converted shards")
-        if self.source == "synthetic" and self.path is not None:  # it would be ignored: say so instead
+        if generated and self.path is not None:  # it would be ignored: say so instead
             raise ValueError(f"source {self.source!r} is generated (under `recscale run --data-root`): "
                              "'path' is for converted data only")
         if isinstance(self.cardinalities, list) and not self.cardinalities:
@@ -213,31 +215,32 @@ class TrainingSpec(Strict):
 
 
 class QualitySpec(Strict):
-    metric: Literal["ne", "auc", "logloss"]
+    """The quality target: a metric of recscale.metrics that may be a target, and its value."""
+
+    metric: Literal[TARGET_METRICS] = Field(  # type: ignore[valid-type]
+        description="the metric evaluated against the target (recscale/metrics.py)")
     target: PositiveFloat
 
     @property
     def higher_is_better(self) -> bool:
-        return self.metric == "auc"
+        return METRICS[self.metric].higher_is_better
 
     def reached(self, value: float) -> bool:
-        return value >= self.target if self.higher_is_better else value <= self.target
+        """Whether ``value`` meets the target in the metric's direction (a non-finite value never does)."""
+        return METRICS[self.metric].reached(value, self.target)
 
     @model_validator(mode="after")
     def _target_in_range(self) -> QualitySpec:
-        if self.metric == "auc" and not 0.5 < self.target <= 1.0:
-            raise ValueError(f"an AUC target must be in (0.5, 1], got {self.target}")
+        metric = METRICS[self.metric]
+        if not metric.target_low < self.target <= metric.target_high:
+            raise ValueError(f"the {self.metric.upper()} target must be in ({metric.target_low:g}, "
+                             f"{metric.target_high:g}], got {self.target}")
         return self
 
 
 # ------------------------------------------------------------------------------------ workload
 
 WORKLOAD_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"  # lower case: the id is also a folder and file name
-
-
-def is_workload_id(text: str) -> bool:
-    """Whether `text` is a valid workload id (what WorkloadSpec.id accepts)."""
-    return len(text) <= MAX_NAME_LENGTH and re.match(WORKLOAD_ID_PATTERN, text) is not None
 
 
 SweepValue = bool | int | float | str | list[Any] | dict[str, Any]

@@ -46,7 +46,7 @@ def _not_text(key_node: Node, key: Any) -> str:
     if isinstance(key_node, ScalarNode):
         return (f"the key {key_node.value!r} is read as {key!r} (a {type(key).__name__}); keys must be text: "
                 "put it in quotes")
-    return f"a key must be text, not a {type(key).__name__} (a complex key)"
+    return f"a key must be a plain value (text), not a {type(key).__name__} (a complex key)"
 
 
 class WorkloadLoader(yaml.SafeLoader):
@@ -75,7 +75,7 @@ class WorkloadLoader(yaml.SafeLoader):
             self._count(self._anchored_sizes[id(node)], event.start_mark)
             return node
         if self._depth >= MAX_YAML_DEPTH:
-            raise Refused(f"nested more than {MAX_YAML_DEPTH} levels deep (a workload needs fewer than 10)",
+            raise Refused(f"nested too deeply: more than {MAX_YAML_DEPTH} levels (a workload needs fewer than 10)",
                           event.start_mark)
         start = self._values
         self._count(1, event.start_mark)
@@ -129,7 +129,7 @@ def _problem(err: yaml.YAMLError, text: str, file: str) -> Problem:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = ", ".join(part for part in (err.context, err.problem) if part) or "malformed"
-        kind = "YAML" if isinstance(err, Refused) else "YAML syntax error"
+        kind = "YAML value refused" if isinstance(err, Refused) else "YAML syntax error"
         return Problem(file, "", f"{kind}: {where}{what}")
     return Problem(file, "", f"YAML syntax error: {err}")
 

@@ -1,10 +1,13 @@
 """Writes small valid RecScale submissions, exactly as /work/notes RUN_CONTRACT says a run writes them.
 
 For tests (and bench/bench_check.py) that must not train: the points come from a real workload
-file (recscale.load), the records are the real models (harness.results, harness.system), the
+file (recscale.load), the records are the real models (recscale.records, recscale.system), the
 parameter and FLOP counts are recscale/accounting.py's, and the log lines are the ones
-mlperf_logging.mllog writes (same keys, same order). The training itself is simulated: each
-evaluation gets made-up metrics that reach the target at a chosen evaluation, or never.
+mlperf_logging.mllog writes (same keys, same order; the hyper-parameters from recscale.hyperparams).
+The training itself is simulated: each evaluation gets made-up metrics (every metric of
+recscale.metrics) that reach the target at a chosen evaluation, or never. Each result.json is
+built here from the simulated run, not by harness.record, so that tests/test_record.py can check
+that the record derived from the log is the same.
 
     root = make_submission(tmp_path / "sub")                  # smoke workload, closed, 1 system
     root = make_submission(tmp_path / "sub", reach=lambda point, seed: None)   # every run aborted
@@ -12,6 +15,7 @@ evaluation gets made-up metrics that reach the target at a chosen evaluation, or
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable
@@ -19,11 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
+
 from recscale import __version__
 from recscale.accounting import param_counts, train_flops_per_example
+from recscale.hyperparams import RunFacts, logged_values
 from recscale.io import atomic_write_json, atomic_write_text
 from recscale.layout import MANIFEST_FILE, MLLOG_FILE, RESULT_FILE, RunKey, SubmissionLayout
 from recscale.load import load_points
+from recscale.metrics import METRICS
 from recscale.records import ComponentCounts, CurvePoint, HarnessInfo, Metrics, Quality, RunResult, SubmissionManifest
 from recscale.sweep import Point
 from recscale.system import SoftwareStack, SystemDescription
@@ -62,10 +70,20 @@ def quality_at(point: Point, index: int, evals: int, reach: int | None) -> float
 
 
 def metrics_at(point: Point, value: float, index: int) -> dict[str, float]:
-    metrics = {"ne": 0.9 - 0.01 * index, "logloss": 0.5 - 0.004 * index, "auc": 0.7 + 0.002 * index,
-               "calibration": 1.0 + 0.001 * index}
+    """Every registered metric, nearer its best with each evaluation; the quality metric is `value`."""
+    metrics = {name: metric.best + (0.004 * index - 0.4 if metric.higher_is_better else 0.4 - 0.004 * index)
+               for name, metric in METRICS.items()}
     metrics[point.spec.quality.metric] = value
     return metrics
+
+
+def bayes_metrics() -> dict[str, float]:
+    """The Bayes-optimal quality of synthetic data: every registered metric, near its best."""
+    return {name: metric.best + (-0.1 if metric.higher_is_better else 0.1) for name, metric in METRICS.items()}
+
+
+def utc(time_ms: int) -> str:
+    return dt.datetime.fromtimestamp(time_ms / 1000, dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -110,15 +128,11 @@ def simulate_run(point: Point, seed: int, system: str, submitter: str, division:
                        ("submission_status", "research")):
         log.add(start_ms, pit, key, value)
     log.add(start_ms + 1, start, "init_start")
-    optimizer = spec.training.optimizer
-    for key, value in (("seed", seed), ("global_batch_size", batch), ("opt_name", optimizer.dense.name),
-                       ("opt_base_learning_rate", optimizer.dense.lr), ("opt_adagrad_epsilon", optimizer.dense.eps),
-                       ("recscale_sparse_opt_name", optimizer.sparse.name),
-                       ("recscale_sparse_learning_rate", optimizer.sparse.lr), ("train_samples", rows),
-                       ("eval_samples", spec.data.eval_samples), ("recscale_workload_version", spec.version),
-                       ("recscale_point_id", point.point_id), ("recscale_spec_sha256", point.spec_sha256),
-                       ("recscale_embedding_backend", "torch"), ("recscale_world_size", 1)):
+    stack = HarnessInfo(recscale=__version__, backend="torch", device="cpu", world_size=1)
+    for key, value in logged_values(spec, RunFacts(point.point_id, point.spec_sha256, seed, stack)).items():
         log.add(start_ms + 2, pit, key, value)
+    bayes = bayes_metrics() if spec.data.source == "synthetic" else None
+    log.add(start_ms + 2, pit, "recscale_bayes", bayes)
     log.add(start_ms + 50, end, "init_stop")
     run_start = start_ms + 60
     log.add(run_start, start, "run_start")
@@ -151,16 +165,15 @@ def simulate_run(point: Point, seed: int, system: str, submitter: str, division:
     result = RunResult(
         workload_id=spec.id, workload_version=spec.version, point_id=point.point_id, overrides=point.overrides,
         seed=seed, system=system, division=division, spec=point.spec_json, spec_sha256=point.spec_sha256,
-        status="success" if stop_ms else "aborted", abort_reason=reason if diverge is not None or not stop_ms else None,
+        status="success" if stop_ms else "aborted", abort_reason=None if stop_ms else reason,
         quality=Quality(metric=spec.quality.metric, target=spec.quality.target,
                         higher_is_better=spec.quality.higher_is_better),
         time_to_target_s=run_s if stop_ms else None, samples_to_target=samples_to_target, run_time_s=run_s,
         pass_time_s=(pass_end - run_start) / 1000, samples_seen=seen, train_samples=rows,
         eval_samples=spec.data.eval_samples, train_samples_per_s=speed, final=Metrics(**final) if final else None,
-        at_target=at_target, curve=curve, bayes=None, params=ComponentCounts(**param_counts(spec)),
-        flops_per_example=ComponentCounts(**flops), train_flops=float(flops["total"]) * seen,
-        harness=HarnessInfo(recscale=__version__, backend="torch", device="cpu", world_size=1),
-        started_at="2025-06-15T15:06:40+00:00", finished_at="2025-06-15T15:06:41+00:00",
+        at_target=at_target, curve=curve, bayes=Metrics(**bayes) if bayes else None,
+        params=ComponentCounts(**param_counts(spec)), flops_per_example=ComponentCounts(**flops),
+        train_flops=float(flops["total"]) * seen, harness=stack, started_at=utc(start_ms), finished_at=utc(pass_end),
     )
     return result, log.text()
 
@@ -179,17 +192,20 @@ def system_description(system: str, submitter: str, division: Literal["closed", 
 def make_submission(root: Path, workload: str | Path = "smoke", *, points: list[str] | None = None,
                     seeds: list[int] | None = None, system: str = "factory-cpu", submitter: str = "factory-org",
                     division: Literal["closed", "open"] = "closed", reach: Reach = default_reach,
-                    diverge: Reach | None = None) -> Path:
+                    diverge: Reach | None = None, keep_workload: bool = True) -> Path:
     """Write a submission of `workload` (id in the repository's workloads/, or a file) under `root`.
 
     Every selected point (default: all) gets one run per seed (default: 0 .. runs_per_point - 1).
     `reach(point, seed)`: the evaluation that first reaches the target (None: never);
-    `diverge(point, seed)`: the evaluation before which the loss turns non-finite (None: never).
+    `diverge(point, seed)`: the evaluation before which the loss turns non-finite (None: never);
+    `keep_workload`: copy the workload file into workloads/<id>.yaml, as `recscale run` does.
     """
     path = Path(workload) if Path(workload).suffix in (".yaml", ".yml") else REPO / "workloads" / f"{workload}.yaml"
     spec, all_points = load_points(path)
     chosen = [p for p in all_points if points is None or p.point_id in points]
     atomic_write_json(SubmissionLayout(root).system_file(system), system_description(system, submitter, division))
+    if keep_workload:
+        atomic_write_text(SubmissionLayout(root).workload_file(spec.id), path.read_text(encoding="utf-8"))
     for number, point in enumerate(chosen):
         for seed in seeds if seeds is not None else range(spec.runs_per_point):
             folder = SubmissionLayout(root).run_dir(RunKey(system, spec.id, point.point_id, seed))
@@ -200,6 +216,21 @@ def make_submission(root: Path, workload: str | Path = "smoke", *, points: list[
             atomic_write_json(folder / RESULT_FILE, result)
     write_manifest(root, submitter, division)
     return root
+
+
+def workload_variant(source: Path, out: Path, **changes: Any) -> Path:
+    """The workload file `source` with changes (keys are paths with __ between the keys: ``data__fraction``)
+    written to `out`."""
+    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = doc
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return out
 
 
 def write_manifest(root: Path, submitter: str = "factory-org", division: Literal["closed", "open"] = "closed") -> None:

@@ -13,8 +13,8 @@ from submission_factory import edit_json, make_submission, run_folders
 
 from harness import cli
 from harness.check import CheckReport, check_submission
-from harness.schemas import load_schema
 from recscale.errors import InputError
+from recscale.resources import load_schema
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def test_references_are_read_by_point(setup):
 
 def test_fast_convergence_is_flagged(setup):
     root = submit(setup, "fast", reach=lambda p, seed: 2)
-    report = check_submission(root, references=[setup["reference"]], workloads=setup["workloads"])
+    report = check_submission(root, references=[setup["reference"]], workloads=[setup["workloads"]])
     assert report.failed_rules() == ["CONV-2"], [f.line() for f in report.errors]
     (finding,) = report.errors
     assert "below the convergence band" in finding.message and "3 run(s)" in finding.message
@@ -78,29 +78,29 @@ def test_fast_convergence_is_flagged(setup):
 
 def test_convergence_within_the_band_passes(setup):
     root = submit(setup, "ok", reach=lambda p, seed: 15 + seed)  # one evaluation ahead of the reference
-    report = check_submission(root, references=[setup["reference"]], workloads=setup["workloads"])
+    report = check_submission(root, references=[setup["reference"]], workloads=[setup["workloads"]])
     assert report.passed, [f.line() for f in report.errors]
     assert not [f for f in report.findings if f.rule.startswith("CONV")]
 
 
 def test_without_references_the_band_is_a_note(setup):
     root = submit(setup, "noref", reach=lambda p, seed: 2)
-    report = check_submission(root, references=[], workloads=setup["workloads"])
+    report = check_submission(root, references=[], workloads=[setup["workloads"]])
     assert report.passed
     assert [f.rule for f in report.notes] == ["CONV-3"]
     aborted = submit(setup, "aborted", reach=lambda p, seed: None)
-    report = check_submission(aborted, references=[setup["reference"]], workloads=setup["workloads"])
+    report = check_submission(aborted, references=[setup["reference"]], workloads=[setup["workloads"]])
     assert report.passed and "no successful run" in report.notes[0].message
 
 
 def test_the_checked_submission_is_not_its_own_reference(setup):
     assert reference_roots([setup["reference"]], setup["reference"]) == []
-    report = check_submission(setup["reference"], references=[setup["reference"]], workloads=setup["workloads"])
+    report = check_submission(setup["reference"], references=[setup["reference"]], workloads=[setup["workloads"]])
     assert [f.rule for f in report.notes] == ["CONV-3"]
 
 
 def test_open_division_is_not_tested(setup):
     root = make_submission(setup["root"] / "open", setup["workloads"] / "conv-test.yaml",
                            points=[str(setup["point"])], division="open", reach=lambda p, seed: 2)
-    report = check_submission(root, references=[setup["reference"]], workloads=setup["workloads"])
+    report = check_submission(root, references=[setup["reference"]], workloads=[setup["workloads"]])
     assert report.passed and not [f for f in report.findings if f.rule.startswith("CONV")]

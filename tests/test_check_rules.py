@@ -113,6 +113,18 @@ def second_seed(root: Path) -> None:
     make_submission(root, points=[run_folders(root)[0].parent.name], seeds=[1])
 
 
+def edit_copy(change: Callable[[str], str]) -> Callable:
+    """Change the submission's copy of the smoke workload (workloads/smoke.yaml)."""
+    def edit(root: Path) -> None:
+        path = root / "workloads" / "smoke.yaml"
+        path.write_text(change(path.read_text()))
+    return edit
+
+
+def rename_copy(root: Path) -> None:
+    (root / "workloads" / "smoke.yaml").rename(root / "workloads" / "smoke2.yaml")
+
+
 def drop_first_evaluation(root: Path) -> None:
     """Remove the first evaluation from log and result alike: a gap of two eval_every (LOG-5)."""
     def drop(events: list) -> list:
@@ -211,14 +223,20 @@ CASES: list[tuple[str, str, Callable[[Path], None], str]] = [
     ("TIME-4", "closed", result_field("time_to_target_s", 5.0), "time_to_target_s 5.0"),
     ("TIME-5", "aborted", stop_before_last_eval, "evaluation after the run_stop of an aborted run"),
     ("TIME-5", "closed", move_event("recscale_pass_end", "eval_start", 3), "must be the last event"),
-    ("CLOSED-1", "closed", result_field("workload_version", 9), "at version 1 in this repository"),
+    ("CLOSED-1", "closed", result_field("workload_version", 9), "at version 1 in workloads/smoke.yaml"),
     ("CLOSED-2", "closed", lambda r: edit_result(r, lambda d: d["overrides"].update({"data.fraction": 0.25})),
      "overrides differ"),
     ("CLOSED-3", "closed", respec(lambda s: s["training"]["optimizer"]["dense"].update(lr=0.5)),
      "differs at training.optimizer.dense.lr"),
     ("CLOSED-4", "closed", log_value("opt_base_learning_rate", 0.5), "opt_base_learning_rate is 0.5"),
-    ("OPEN-1", "open", result_field("workload_version", 9), "at version 1 in this repository"),
+    ("OPEN-1", "open", result_field("workload_version", 9), "at version 1 in workloads/smoke.yaml"),
     ("OPEN-2", "open", respec(lambda s: s["data"].update(eval_samples=100)), "data differs"),
+    ("SUB-6", "closed", edit_copy(lambda text: text.replace("version: 1", "version: 2")), "version 2 here, 1 there"),
+    ("SUB-6", "closed", edit_copy(lambda text: text.replace("lr: 0.05", "lr: 0.5", 1)),
+     "the resolved spec of point"),
+    ("SUB-6", "closed", edit_copy(lambda text: text + "\nnot_a_field: 1\n"), "not a valid workload"),
+    ("SUB-6", "closed", edit_copy(lambda text: "a: [1\n"), "YAML syntax error"),
+    ("SUB-6", "closed", rename_copy, "holds workload 'smoke'"),
     ("RUN-1", "closed", second_seed, "runs_per_point = 1"),
     ("RUN-2", "closed", log_value("seed", 5), "seed 0 but the log says 5"),
     ("RUN-3", "closed", unfinished_run, "did not finish"),

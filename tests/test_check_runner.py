@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.check import check_submission
-from harness.paths import DEFAULT_WORKLOADS
+from recscale.resources import packaged_workloads
 from recscale.system import REQUIRED_FIELDS
 
 SMALLEST_POINT = "data.fraction=0.5,model.bottom_mlp=32-4,model.embedding.dim=4"
@@ -24,7 +24,7 @@ def run_smoke(root: Path, data_root: Path, points: list[str] | None, backend: st
 
     config = RunConfig(submitter="acme", division="closed", system="test-cpu", backend=backend, device="cpu",
                        data_root=data_root, progress=False)
-    outcome = run_sweep(DEFAULT_WORKLOADS / "smoke.yaml", root, config, point_ids=points, announce=lambda _: None)
+    outcome = run_sweep(packaged_workloads() / "smoke.yaml", root, config, point_ids=points, announce=lambda _: None)
     assert not outcome.failed, outcome.failed
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from harness.cli import main
+from recscale.cardinalities import CRITEO_KAGGLE_FEATURES_WITH_MISSING
 from recscale.errors import InputError
 from reference.data import criteo
 from reference.data.convert import NpyWriter, convert, kaggle_parts
@@ -39,7 +40,15 @@ def test_the_real_rows_parse_exactly() -> None:
     assert labels.sum() == 49 and (dense < 0).any() and (hashes < 0).any() and count_lines(SAMPLE) == 200
 
 
-def test_the_real_rows_convert_with_dlrms_split(tmp_path: Path) -> None:
+def dlrm_ids(lines: list[str]) -> np.ndarray:
+    """Ids by facebookresearch/dlrm's Kaggle preprocessing (data_utils.py): an empty field is read as the
+    hash 0, so "missing" is one more value of the features that have it; here each feature's values
+    are numbered in sorted order (DLRM numbers them in order of appearance: the same tables, rows permuted)."""
+    columns = np.array([[int(x or "0", 16) for x in line.split("\t")[14:]] for line in lines]).T
+    return np.stack([np.searchsorted(np.unique(c), c) for c in columns], axis=1)
+
+
+def test_the_real_rows_convert_with_dlrms_split_and_ids(tmp_path: Path) -> None:
     manifest = convert("criteo_kaggle", [SAMPLE], tmp_path / "out", log=False)
     # 200 lines = 7 days of 29, 29, 29, 29, 28, 28, 28; days 1-6 train, the first half of day 7 eval
     assert manifest.train.rows == 172 and manifest.eval.rows == 14 and len(manifest.train.shards) == 6
@@ -48,13 +57,20 @@ def test_the_real_rows_convert_with_dlrms_split(tmp_path: Path) -> None:
     batch = next(dataset.eval_batches(14))
     np.testing.assert_allclose(batch.dense.numpy(), np.log1p(np.maximum(dense[172:186], 0)), rtol=1e-6)
     np.testing.assert_array_equal(batch.labels.numpy(), labels[172:186])
-    ids = batch.one_hot_ids().numpy().T
-    vocab = [np.unique(h[h >= 0]) for h in hashes.T]  # DLRM: ids index the sorted vocabulary, 0 = missing
-    expected = np.stack([np.where(h < 0, 0, 1 + np.searchsorted(v, h)) for v, h in
-                         zip(vocab, hashes[172:186].T, strict=True)], axis=1)
-    np.testing.assert_array_equal(ids, expected)
-    assert manifest.cardinalities == [v.size + 1 for v in vocab]
+    expected = dlrm_ids(LINES)
+    np.testing.assert_array_equal(batch.one_hot_ids().numpy().T, expected[172:186])
+    # a table per feature of DLRM's size: the distinct values, counting missing where it occurs
+    assert manifest.cardinalities == [len(set(column)) for column in expected.T]
+    assert manifest.cardinalities[8] == np.unique(hashes[:, 8]).size == 2  # C9: never missing, no row for it
     assert sum(b.size for b in dataset.train_batches(50, 172, seed=0)) == 172
+
+
+def test_features_missing_in_the_sample_are_those_documented_for_the_full_file() -> None:
+    """The 12 features the cited sources give as having missing values in the full train.txt (the
+    derivation of the named Kaggle cardinalities) are exactly the ones with empty fields in the real rows."""
+    _, _, hashes = reference_parse(LINES)
+    missing = {f"C{f + 1}" for f in np.flatnonzero((hashes < 0).any(axis=0))}
+    assert missing == set(CRITEO_KAGGLE_FEATURES_WITH_MISSING)
 
 
 def test_hashing_and_caps(tmp_path: Path) -> None:
@@ -64,7 +80,10 @@ def test_hashing_and_caps(tmp_path: Path) -> None:
     ids = np.load(tmp_path / "h/train/day_0_sparse.npy")
     np.testing.assert_array_equal(ids, np.where(hashes[:180] < 0, 0, 1 + hashes[:180] % 999))
     capped = convert("criteo_kaggle", [SAMPLE], tmp_path / "c", cap=20, log=False)
-    assert max(capped.cardinalities) == 20 and np.load(tmp_path / "c/train/day_0_sparse.npy").max() < 20
+    folded = np.load(tmp_path / "c/train/day_0_sparse.npy")
+    assert max(capped.cardinalities) == 20 and folded.max() < 20
+    has_missing = (hashes < 0).any(axis=0)  # there, id 0 stays "missing" alone through the folding
+    np.testing.assert_array_equal((folded == 0)[:, has_missing], (hashes[:29] < 0)[:, has_missing])
 
 
 def mangle(line: str, column: int, value: str) -> str:
@@ -119,7 +138,7 @@ def test_criteo_1tb_days_plain_and_gzip(tmp_path: Path) -> None:
 
 
 def test_kaggle_split_matches_dlrm_on_the_full_file() -> None:
-    parts = kaggle_parts(45_840_617, None)
+    parts = kaggle_parts(Path("train.txt"), 45_840_617, None)
     train = sum(p.stop - p.first for p in parts if p.split == "train")
     assert train == 39_291_958 and parts[-1].stop - parts[-1].first == 3_274_330  # workloads/dlrm-criteo-kaggle
 
@@ -136,7 +155,8 @@ def test_npy_writer_round_trips(tmp_path: Path) -> None:
 def test_cli_convert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "kaggle"
     assert main(["data", "convert", "criteo-kaggle", str(SAMPLE), "--out", str(out)]) == 0
-    assert "172 train + 14 eval rows" in capsys.readouterr().out
+    # every line accounted for: 6 days of train, the first half of day 7 eval, its second half unused
+    assert f"{out}: 200 lines: 172 train, 14 eval, 14 unused (the second half of day 7" in capsys.readouterr().out
     assert main(["data", "verify", str(out)]) == 0
     assert main(["data", "convert", "criteo-kaggle", str(SAMPLE), "--out", str(out)]) == 2  # not empty
     assert main(["data", "convert", "criteo-kaggle", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "x")]) == 2

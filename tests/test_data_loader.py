@@ -11,7 +11,9 @@ import torch
 
 from harness.cli import main
 from recscale.errors import InputError
+from recscale.io import utc_now
 from recscale.load import load_workload
+from recscale.resources import load_schema
 from recscale.spec import DataSpec
 from reference.data import generate
 from reference.data.loader import SHUFFLE_BLOCK, Dataset, _BlockOrder, open_dataset
@@ -20,7 +22,6 @@ from reference.data.manifest import (
     Shard,
     Split,
     describe_array,
-    now_utc,
     record_verified,
     write_manifest,
 )
@@ -47,7 +48,7 @@ def write_dataset(root: Path, shard_rows: list[int], eval_rows: int) -> DatasetM
     starts = np.r_[0, np.cumsum(shard_rows)]
     train = [shard("train", f"day_{i}", int(starts[i]), n) for i, n in enumerate(shard_rows)]
     evaluation = shard("eval", "day_9", 1_000_000, eval_rows)
-    manifest = DatasetManifest(source="npy", created_at=now_utc(), recscale_version="test", num_dense=13,
+    manifest = DatasetManifest(source="npy", created_at=utc_now(), recscale_version="test", num_dense=13,
                                cardinalities=CARDS, dense_transform="log1p",
                                train=Split(rows=int(starts[-1]), shards=train),
                                eval=Split(rows=eval_rows, shards=[evaluation]))
@@ -226,7 +227,6 @@ def test_manifest_matches_the_committed_schema(tmp_path: Path) -> None:
 
     import jsonschema
 
-    from harness.schemas import load_schema
 
     write_dataset(tmp_path, [10], eval_rows=4)
     document = json.loads((tmp_path / "manifest.json").read_text())

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from recscale.io import sha256_file
 from recscale.spec import DataSpec
 from reference.data import generate
-from reference.data.generate import generate_synthetic
-from reference.data.loader import Dataset, bayes_metrics
-from reference.data.manifest import sha256_file
+from reference.data.generate import bayes_metrics, generate_synthetic
+from reference.data.loader import Dataset
 from reference.data.synthetic import (
     _TEACHER_KEY,
     B_DENSE,

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.score.fit import B_MAX, FitError, fit_power_law
+from harness.score.fits.power_law import B_MAX, B_MIN, FitError, _status, fit_power_law
+from harness.score.fits.summary import round_estimate, round_outward, summarize_fit
 
 TRUE = {"a": 30.0, "b": 0.35, "c": 0.55}
 X = np.geomspace(1e4, 1e7, 8)
@@ -127,3 +128,39 @@ def test_nearly_flat_curve_hits_the_exponent_bound_and_says_so() -> None:
     fit = fit_power_law(x, y, n_boot=0)
     assert fit.b_at_bound and fit.b == pytest.approx(B_MAX)
     assert any("bound" in note for note in fit.notes)
+
+
+def test_a_fit_on_a_bound_or_unconverged_is_not_a_law() -> None:
+    assert _status(B_MAX, converged=True)[0] == "at_bound"
+    assert _status(B_MIN, converged=True)[0] == "at_bound" and "log-linear" in _status(B_MIN, True)[1]
+    assert _status(0.3, converged=False) == ("not_converged",
+                                            "the least-squares polish did not converge: not a usable law")
+    assert _status(0.3, converged=True) == ("ok", "")
+    x = np.geomspace(1e3, 1e6, 6)
+    step = np.array([0.9, 0.7, 0.7, 0.7, 0.7, 0.7]) + np.arange(6) * 1e-6
+    summary = summarize_fit(fit_power_law(x, step, n_boot=200))
+    assert summary.status == "at_bound" and not summary.is_law and summary.status_note.startswith("the exponent hit")
+    assert summarize_fit(fit_power_law(X, curve(X), n_boot=0)).is_law
+
+
+def test_numbers_are_rounded_to_what_they_mean() -> None:
+    rng = np.random.default_rng(3)
+    x = np.repeat(X, 3)
+    fit = fit_power_law(x, curve(x) * (1 + 0.005 * rng.standard_normal(x.size)), n_boot=300)
+    summary = summarize_fit(fit)
+    assert summary.b == float(f"{summary.b:.6g}") and summary.c == float(f"{summary.c:.6g}")
+    raw, interval = fit.interval("b"), summary.b_ci
+    assert raw is not None and interval is not None and interval.lo < summary.b < interval.hi
+    width = raw[1] - raw[0]
+    assert interval.lo <= raw[0] < interval.lo + 0.01 * width and interval.hi - 0.01 * width < raw[1] <= interval.hi
+    assert round_outward(0.0074, 0.858) == (0.0074, 0.858)
+    assert round_outward(0.007437, 0.85812) == (0.00743, 0.859)  # outward: never narrower
+    assert round_outward(0.81231234, 0.81245678) == (0.812312, 0.812457)  # narrow: a step of 0.1-1% of the width
+    assert round_estimate(0.61234567891) == 0.612346
+    assert round_estimate(0.6094745300123, (0.6094745230, 0.6094745477)) == 0.60947453  # the interval's step
+
+
+def test_c_on_its_bound_is_exactly_zero() -> None:
+    x = np.geomspace(1e3, 1e7, 8)
+    fit = fit_power_law(x, 5.0 * x ** -0.2, n_boot=0)
+    assert fit.c == 0.0 and fit.b == pytest.approx(0.2, rel=1e-6) and fit.status == "ok"

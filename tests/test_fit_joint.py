@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import minimize
 
-from harness.score.fit import FitError
-from harness.score.joint import HUBER_DELTA, fit_joint
+from harness.score.fits import joint
+from harness.score.fits.joint import HUBER_DELTA, fit_joint
+from harness.score.fits.power_law import FitError
+from harness.score.fits.summary import summarize_joint
 
 TRUE = {"e": 0.55, "a": 40.0, "alpha": 0.3, "b": 80.0, "beta": 0.35}
 
@@ -73,3 +76,45 @@ def test_compute_optimal_split() -> None:
 def test_degenerate_input_is_a_clear_fit_error(n: list, d: list, loss: list, message: str) -> None:
     with pytest.raises(FitError, match=message):
         fit_joint(n, d, loss)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"n_starts": 0}, "n_starts must be >= 1"),
+                                                 ({"n_boot": -1}, "n_boot must be >= 0")])
+def test_bad_settings_are_a_clear_error(kwargs: dict, message: str) -> None:
+    n, d = grid()
+    with pytest.raises(ValueError, match=message):
+        fit_joint(n, d, law(n, d), **kwargs)
+
+
+def test_a_term_the_data_do_not_measure_is_reported_at_its_bound() -> None:
+    n, d = grid(4, 4)
+    fit = fit_joint(n, d, TRUE["e"] + TRUE["b"] * d ** -TRUE["beta"])  # no N dependence at all
+    assert fit.status == "at_bound" and "A/N^alpha term" in fit.status_note
+    summary = summarize_joint(fit, k=6.0)
+    assert not summary.is_law and summary.compute_optimal is None
+
+
+def test_an_unconverged_fit_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    def one_step(*args, **kwargs):  # L-BFGS-B stopped after one iteration, as a hard problem might
+        kwargs["options"] = {**kwargs["options"], "maxiter": 1}
+        return minimize(*args, **kwargs)
+
+    monkeypatch.setattr(joint, "minimize", one_step)
+    n, d = grid()
+    fit = fit_joint(n, d, law(n, d), n_boot=30)
+    assert fit.status == "not_converged" and fit.status_note.startswith("L-BFGS-B did not converge (")
+    assert fit.n_boot_converged == 0 and fit.interval("beta") is None
+    summary = summarize_joint(fit, k=6.0)
+    assert summary.status == "not_converged" and summary.compute_optimal is None
+    assert summary.no_interval == {"e": "too_few_resamples", "alpha": "too_few_resamples",
+                                   "beta": "too_few_resamples"}
+
+
+def test_a_law_has_its_split_and_intervals() -> None:
+    n, d = grid()
+    rng = np.random.default_rng(0)
+    summary = summarize_joint(fit_joint(n, d, law(n, d) * np.exp(0.005 * rng.standard_normal(n.size)), n_boot=40),
+                              k=6.0)
+    assert summary.is_law and summary.status_note == "" and summary.compute_optimal is not None
+    assert summary.n_boot == 40 and summary.n_boot_converged == 40 and summary.no_interval == {}
+    assert summary.beta_ci is not None and summary.beta_ci.lo <= summary.beta <= summary.beta_ci.hi

@@ -9,9 +9,9 @@ import torch
 from model_helpers import CPU, INTERACTIONS, backends, one_hot_batch, tiny_spec
 from torch.utils.flop_counter import FlopCounterMode
 
-from harness.paths import DEFAULT_WORKLOADS
 from recscale import accounting as flops
 from recscale.load import load_workload
+from recscale.resources import packaged_workloads
 from recscale.spec import WorkloadSpec
 from reference.model.dlrm import build_model
 
@@ -20,7 +20,7 @@ KEYS = {"embedding", "bottom_mlp", "interaction", "top_mlp", "total"}
 
 
 def _workload(name: str) -> WorkloadSpec:
-    return load_workload(DEFAULT_WORKLOADS / f"{name}.yaml")
+    return load_workload(packaged_workloads() / f"{name}.yaml")
 
 
 @pytest.mark.parametrize("backend", backends())
@@ -96,7 +96,7 @@ def test_matrix_products_agree_with_torch_flop_counter() -> None:
 
 
 def test_mlp_bound_benchmark_model_is_about_3_mflop() -> None:
-    """DESIGN.md's calibration: the MLP-bound DLRM costs about 3 MFLOP per example (forward + backward)."""
+    """The MLP-bound benchmark model costs about 3 MFLOP per example (forward + backward)."""
     spec = tiny_spec(embedding={"dim": 64}, bottom_mlp=[512, 256, 64], top_mlp=[512, 256, 1])
     spec = spec.model_copy(update={"data": spec.data.model_copy(update={"cardinalities": [100_000] * 26,
                                                                         "num_dense": 13})})

@@ -15,7 +15,8 @@ import pytest
 from conftest import FIXTURES
 from score_helpers import Law, make_records, synthetic_points, system_description, write_submission
 
-from harness.score.scoring import score
+from harness.score.fits.records import FitSettings
+from harness.score.leaderboard.score import score
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +48,8 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      [system_description("gpu-b", accelerator="H100", division="open")], submitter="Beta",
                      division="open")
     out = tmp_path_factory.mktemp("board")
-    score(root, out, mlperf=[FIXTURES / "mlperf_training_v4.0"], checker=lambda path: (True, ""), n_boot=100)
+    score(root, out, mlperf=[FIXTURES / "mlperf_training_v4.0"], checker=lambda path: (True, ""),
+          settings=FitSettings(n_boot=100))
     return out / "index.html"
 
 

@@ -1,4 +1,5 @@
-"""Optimizers: the sparse row-wise Adagrad, and how build_optimizer splits and configures them."""
+"""Optimizers: how build_optimizer splits and configures them (the sparse update itself:
+tests/test_model_tbe.py)."""
 
 from __future__ import annotations
 
@@ -8,52 +9,9 @@ from model_helpers import CPU, backends, one_hot_batch, tiny_spec
 
 from recscale.spec import OptimizersSpec
 from reference.model.dlrm import build_model
-from reference.model.optim import SparseRowWiseAdagrad, build_optimizer
+from reference.model.optim import build_optimizer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")
-
-
-def _sparse_grad_step(optimizer_cls: type, ids: torch.Tensor, upstream: torch.Tensor, **kwargs: float) -> torch.Tensor:
-    table = torch.nn.Parameter(torch.arange(24, dtype=torch.float32).view(6, 4) / 10)
-    optimizer = optimizer_cls([table], **kwargs)
-    for _ in range(2):
-        optimizer.zero_grad()
-        (torch.nn.functional.embedding(ids, table, sparse=True) * upstream).sum().backward()
-        optimizer.step()
-    return table.detach()
-
-
-def test_rowwise_adagrad_by_hand() -> None:
-    ids, upstream = torch.tensor([1, 4, 1]), torch.tensor([[1.0, 2, 3, 4], [0, 0, 0, 2], [1, 0, 1, 0]])
-    updated = _sparse_grad_step(SparseRowWiseAdagrad, ids, upstream, lr=0.5, eps=1e-3)
-    table = torch.arange(24, dtype=torch.float32).view(6, 4) / 10
-    grads = {1: torch.tensor([2.0, 2, 4, 4]), 4: torch.tensor([0.0, 0, 0, 2])}  # duplicates summed
-    for step in (1, 2):
-        for row, grad in grads.items():
-            accumulated = step * grad.square().mean()
-            table[row] -= 0.5 * grad / (accumulated.sqrt() + 1e-3)
-    torch.testing.assert_close(updated, table)
-
-
-def test_rowwise_adagrad_matches_torchrec_dense_version() -> None:
-    """torchrec's RowWiseAdagrad on dense gradients leaves zero-gradient rows unchanged too."""
-    rowwise = pytest.importorskip("torchrec.optim.rowwise_adagrad")
-    ids, upstream = torch.tensor([0, 3, 3, 5]), torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
-    ours = _sparse_grad_step(SparseRowWiseAdagrad, ids, upstream, lr=0.1, eps=1e-8)
-    table = torch.nn.Parameter(torch.arange(24, dtype=torch.float32).view(6, 4) / 10)
-    theirs = rowwise.RowWiseAdagrad([table], lr=0.1, eps=1e-8)
-    for _ in range(2):
-        theirs.zero_grad()
-        (torch.nn.functional.embedding(ids, table) * upstream).sum().backward()
-        theirs.step()
-    torch.testing.assert_close(ours, table.detach())
-
-
-def test_rowwise_adagrad_refuses_dense_gradients() -> None:
-    table = torch.nn.Parameter(torch.ones(3, 2))
-    table.grad = torch.ones(3, 2)
-    with pytest.raises(TypeError, match="sparse gradients"):
-        SparseRowWiseAdagrad([table], lr=0.1).step()
 
 
 @pytest.mark.parametrize("backend", backends())

@@ -14,12 +14,15 @@ from score_helpers import Law, make_record, system_description, write_submission
 from submission_factory import make_submission
 
 from harness.cli import main
-from harness.schemas import load_schema
-from harness.score.models import StudyReport
-from harness.score.study import SubmissionRecords, build_report
+from harness.score.fits.records import FitSettings
+from harness.score.inputs import SubmissionRecords
+from harness.score.render.study import study_readme
+from harness.score.study.build import build_report
+from harness.score.study.records import StudyReport
 from recscale.accounting import param_counts, train_flops_per_example
 from recscale.load import load_points
 from recscale.records import ComponentCounts, Metrics, RunResult
+from recscale.resources import load_schema
 from recscale.sweep import Point
 
 FLOOR = 0.6
@@ -99,7 +102,8 @@ def study_records(root: Path, law: Planted = Planted()) -> list[RunResult]:
 
 
 def _report(records: list[RunResult]) -> StudyReport:
-    report, _ = build_report(SubmissionRecords("sub", "TestOrg", "closed", records), checked=False, n_boot=BOOT)
+    report, _ = build_report(SubmissionRecords("sub", "TestOrg", "closed", records), checked=False,
+                             settings=FitSettings(n_boot=BOOT))
     return report
 
 
@@ -218,7 +222,7 @@ def test_the_command_writes_a_valid_report(written) -> None:
     document = json.loads((out / "report.json").read_text(encoding="utf-8"))
     jsonschema.validate(document, load_schema("report"))
     report = StudyReport.model_validate(document)
-    assert report.checked is False and report.n_boot == BOOT and report.submitter == "TestOrg"
+    assert report.checked is False and report.settings.n_boot == BOOT and report.submitter == "TestOrg"
     assert [a.axis for a in report.groups[0].axes] == ["data", "params", "interaction", "compute"]
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "**not checked**" in readme
@@ -300,3 +304,21 @@ def test_too_few_points_are_reported_not_raised(tmp_path: Path, capsys) -> None:
     report = StudyReport.model_validate_json((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert report.skipped_records == ["results/cpu-a/w9/p/run_0/result.json"]
     assert all(f.fit is None for f in report.groups[0].ranking)
+
+
+def test_a_fit_on_its_bound_is_listed_never_quoted(tmp_path: Path) -> None:
+    records = study_records(tmp_path)
+    top = sorted((r for r in records if r.workload_id == "w4"), key=lambda r: r.params.top_mlp)
+    for i, record in enumerate(top):  # a step: the smallest top MLP is worse, every other one the same
+        ne = 0.9 if i == 0 else 0.7 + 1e-6 * i
+        record.final = Metrics(ne=ne, logloss=0.6 * ne, auc=0.9 - 0.3 * ne, calibration=1.0)
+    group = _report(records).groups[0]
+    curve = next(a for a in group.axes if a.axis == "top_mlp").curves[0]
+    assert curve.curve.fit is not None and curve.curve.fit.status == "at_bound" and not curve.headline
+    finding = next(f for f in group.ranking if f.axis == "top_mlp")
+    assert finding.fit is None and finding.error.startswith("the fit is not a law: the exponent hit its bound")
+    assert not any("top-MLP parameters" in line for line in group.summary[:2])  # not in the ranking sentence
+    assert any("have a fit that is not a law" in note for note in group.notes)
+    readme = study_readme(StudyReport.model_validate(_report(records).model_dump()))
+    top_table = readme.split("### Axis: top-MLP parameters")[1].split("###")[0]
+    assert "the exponent hit its bound b = 4" in top_table and "x^-4" not in readme

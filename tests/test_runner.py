@@ -14,12 +14,15 @@ import jsonschema
 import pytest
 import yaml
 
-from harness import schemas
+from harness.record import derive_result
+from harness.runlog import read_log_file
 from harness.runner import RunConfig, eval_schedule, train_run
 from harness.submission import run_sweep
+from recscale.hyperparams import HYPERPARAMETERS
 from recscale.layout import MANIFEST_FILE, read_result
 from recscale.load import load_points
 from recscale.records import RunResult
+from recscale.resources import load_schema
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "tests" / "fixtures" / "workloads" / "tiny.yaml"
@@ -75,7 +78,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, Path]
 def test_result_is_schema_valid_and_consistent(tiny_run: tuple[RunResult, Path]) -> None:
     result, _ = tiny_run
     doc = result.model_dump(mode="json")
-    jsonschema.validate(doc, schemas.load_schema("result"))
+    jsonschema.validate(doc, load_schema("result"))
     assert result.train_samples == 8192 and result.samples_seen == 8192
     assert result.status == "success"  # target NE 0.999 is reached
     assert result.time_to_target_s == result.run_time_s <= result.pass_time_s
@@ -96,6 +99,8 @@ def test_event_order_and_timing(tiny_run: tuple[RunResult, Path]) -> None:
     assert order.index("init_start") < order.index("seed") < order.index("init_stop") < order.index("run_start")
     assert order.index("run_start") < order.index("eval_start") < order.index("run_stop")
     assert order[-1] == "recscale_pass_end"
+    init = order[order.index("init_start") + 1:order.index("init_stop")]
+    assert init == [entry.key for entry in HYPERPARAMETERS] + ["recscale_bayes"]
     times = [e["time_ms"] for e in evs]
     assert times == sorted(times)
     by_key = {e["key"]: e for e in evs}
@@ -148,11 +153,16 @@ def test_sweep_writes_submission_and_resumes(tmp_path: Path) -> None:
     outcome = run_sweep(TINY, sub, config(tmp_path), announce=lambda _: None)
     assert len(outcome.ran) == 4  # 2 points x 2 seeds
     manifest = json.loads((sub / MANIFEST_FILE).read_text())
-    jsonschema.validate(manifest, schemas.load_schema("submission"))
+    jsonschema.validate(manifest, load_schema("submission"))
     assert len(manifest["runs"]) == 4
     system = json.loads((sub / "systems" / "testbox.json").read_text())
-    jsonschema.validate(system, schemas.load_schema("system"))
+    jsonschema.validate(system, load_schema("system"))
     assert system["embedding_backend"] == "torch"
+    points = {p.point_id: p for p in load_points(TINY)[1]}
+    for path in sub.glob("results/*/*/*/run_*/result.json"):  # result.json is what its own log gives
+        written = RunResult.model_validate_json(path.read_bytes())
+        assert derive_result(read_log_file(path.with_name("mllog.txt")), points[written.point_id]) == written
+        assert written.started_at <= written.finished_at and written.bayes is not None
     again = run_sweep(TINY, sub, config(tmp_path), announce=lambda _: None)
     assert not again.ran and len(again.skipped) == 4
     assert len(json.loads((sub / MANIFEST_FILE).read_text())["runs"]) == 4

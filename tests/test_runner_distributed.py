@@ -45,6 +45,6 @@ def test_two_processes_agree_with_one(tmp_path: Path) -> None:
     assert len(double["curve"]) == len(single["curve"])
     assert abs(double["final"]["ne"] - single["final"]["ne"]) < NE_TOLERANCE
     assert double["final"]["ne"] < 1.0  # it learned
-    # only rank 0 wrote: one run folder with one result and one log
+    # only rank 0 wrote: one run folder with one result and one log, and the copy of the workload
     files = sorted(p.name for p in (tmp_path / "two").rglob("*") if p.is_file())
-    assert files == ["box.json", "mllog.txt", "result.json", "submission.json"]
+    assert files == ["box.json", "mllog.txt", "result.json", "submission.json", "tiny.yaml"]

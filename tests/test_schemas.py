@@ -10,6 +10,7 @@ import yaml
 
 from harness import schemas
 from harness.cli import main
+from recscale.resources import load_schema
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,13 +28,13 @@ def test_schemas_check_detects_drift(tmp_path: Path) -> None:
 
 def test_schemas_are_valid_2020_12() -> None:
     for name in schemas.SCHEMA_MODELS:
-        schema = schemas.load_schema(name)
+        schema = load_schema(name)
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         jsonschema.Draft202012Validator.check_schema(schema)
 
 
 def test_workload_schema_accepts_shipped_and_rejects_unknown_keys() -> None:
-    validator = jsonschema.Draft202012Validator(schemas.load_schema("workload"))
+    validator = jsonschema.Draft202012Validator(load_schema("workload"))
     for path in (REPO / "workloads").glob("*.yaml"):
         doc = yaml.safe_load(path.read_text())
         assert not list(validator.iter_errors(doc)), path

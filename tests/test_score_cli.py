@@ -8,11 +8,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from conftest import FIXTURES, REPO
 from score_helpers import Law, make_records, synthetic_points, system_description, write_submission
+from submission_factory import make_submission
 
 from harness.cli import main
-from harness.score.scoring import score
+from harness.score.fits.records import FitSettings
+from harness.score.leaderboard.score import RULES, score
 
 V40 = FIXTURES / "mlperf_training_v4.0"
 
@@ -37,7 +40,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def scored(root: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("board")
-    return out, score(root, out, mlperf=[V40], checker=fake_checker, n_boot=200)
+    return out, score(root, out, mlperf=[V40], checker=fake_checker, settings=FitSettings(n_boot=200))
 
 
 def test_writes_the_leaderboard_files(scored) -> None:
@@ -49,7 +52,7 @@ def test_writes_the_leaderboard_files(scored) -> None:
     assert data["closed"][0]["rows"][0]["system"] == "cpu-a"
     assert {r["submission"] for r in data["open"][0]["rows"]} == {"alpha", "gamma"}
     assert data["mlperf"][0]["score_minutes"] == pytest.approx(0.9896, abs=5e-5)
-    assert len(data["reports"]) == 2 and data["settings"]["n_boot"] == 200
+    assert len(data["workload_fits"]) == 2 and data["settings"]["n_boot"] == 200
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", json.dumps(data))  # no timestamp: re-runs are identical
 
 
@@ -89,7 +92,7 @@ def test_rerun_writes_the_same_bytes(root: Path, scored, tmp_path: Path) -> None
     out, _ = scored
     (tmp_path / "plots").mkdir()
     (tmp_path / "plots" / "stale.svg").write_text("<svg/>")  # a plot of an earlier run: removed
-    score(root, tmp_path, mlperf=[V40], checker=fake_checker, n_boot=200)
+    score(root, tmp_path, mlperf=[V40], checker=fake_checker, settings=FitSettings(n_boot=200))
     first = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     again = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert first == again
@@ -122,10 +125,36 @@ def test_cli_bad_input_is_a_clear_message(args: list[str], message: str, tmp_pat
 
 
 def test_rules_in_the_leaderboard_are_those_of_rules_md() -> None:
-    from harness.score.scoring import RULES
-
     ids = [rule.split(":")[0] for rule in RULES]
     assert ids == [f"SCORE-{i}" for i in range(1, 9)]
     text = (REPO / "RULES.md").read_text()
     assert "## Scoring" in text
     assert re.findall(r"\*\*(SCORE-\d+)\*\*", text) == ids
+
+
+def test_workloads_outside_the_repository_are_given_explicitly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    spec = yaml.safe_load((REPO / "workloads" / "smoke.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "my-smoke.yaml").write_text(yaml.safe_dump({**spec, "id": "my-smoke"}), encoding="utf-8")
+    # Without its own copy of the workload the submission cannot be checked unless --workloads gives it.
+    make_submission(tmp_path / "bare" / "sub", tmp_path / "mine" / "my-smoke.yaml", keep_workload=False)
+    args = ["score", str(tmp_path / "bare"), "--bootstrap", "20"]
+    assert main([*args, "--out", str(tmp_path / "refused")]) == 2  # the shipped workloads do not have it
+    assert "CLOSED-1" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "board"), "--workloads", str(tmp_path / "mine")]) == 0
+    board = json.loads((tmp_path / "board" / "leaderboard.json").read_text(encoding="utf-8"))
+    assert board["closed"][0]["workload_id"] == "my-smoke" and board["closed"][0]["rows"][0]["points_total"] == 4
+    report = ["report", str(tmp_path / "bare" / "sub"), "--out", str(tmp_path / "report"), "--bootstrap", "20"]
+    assert main(report) == 1 and main([*report, "--workloads", str(tmp_path / "mine")]) == 0
+    # With its copy (what `recscale run` writes) the submission checks, scores and reports as it is.
+    make_submission(tmp_path / "subs" / "sub", tmp_path / "mine" / "my-smoke.yaml")
+    assert main(["score", str(tmp_path / "subs"), "--bootstrap", "20", "--out", str(tmp_path / "own")]) == 0
+    assert main(["report", str(tmp_path / "subs" / "sub"), "--out", str(tmp_path / "own-report"),
+                 "--bootstrap", "20"]) == 0
+
+
+@pytest.mark.parametrize("option", ["--workloads", "--references"])
+def test_a_missing_check_input_is_a_clear_error(option: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    make_submission(tmp_path / "sub")
+    assert main(["score", str(tmp_path / "sub"), "--out", str(tmp_path / "out"), option, str(tmp_path / "nope")]) == 2
+    assert f"{tmp_path / 'nope'}: {option}: no such" in capsys.readouterr().err

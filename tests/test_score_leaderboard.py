@@ -7,15 +7,10 @@ from pathlib import Path
 import pytest
 from score_helpers import Law, make_records, synthetic_points, system_description, write_submission
 
-from harness.score.leaderboard import (
-    aggregate_times,
-    build_entries,
-    closed_boards,
-    find_submissions,
-    load_submission,
-    open_boards,
-    stack_of,
-)
+from harness.score.fits.records import FitSettings
+from harness.score.inputs import find_submissions, load_submission
+from harness.score.leaderboard.closed import aggregate_times, closed_boards, stack_of
+from harness.score.leaderboard.open import build_entries, open_boards
 from recscale.errors import InputError
 
 
@@ -94,7 +89,7 @@ def test_closed_board_ranks_the_faster_system_first(submissions) -> None:
 
 def test_open_board_ranks_the_better_curve_first(submissions) -> None:
     _, subs = submissions
-    entries = build_entries(subs, n_boot=200, seed=0, level=0.95)
+    entries = build_entries(subs, FitSettings(n_boot=200, seed=0, level=0.95))
     (board,) = open_boards(entries, budget_decades=1.0)
     assert board.data_budget == pytest.approx(2_000_000 * 10)
     first = board.rows[0]

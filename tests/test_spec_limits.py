@@ -132,12 +132,12 @@ BILLION_LAUGHS = "".join(
 
 YAML_REFUSED = [
     # (text, words): each names the line, none is a traceback
-    ("? [a, b]\n: 1\n", "line 1, column 3: a key must be text, not a list"),
+    ("? [a, b]\n: 1\n", "line 1, column 3: a key must be a plain value (text), not a list"),
     ("id: x\non: 1\n", "line 2, column 1: the key 'on' is read as True"),
     ("id: x\n1: 1\n", "line 2, column 1: the key '1' is read as 1"),
     ("id: " + "9" * 5000 + "\n", "line 1, column 5: an integer of 5,000 characters"),
-    ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 32 levels deep"),
-    ("x:\n" + "".join(" " * i + "- \n" for i in range(1, 200)), "nested more than 32 levels deep"),
+    ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply: more than 32 levels"),
+    ("x:\n" + "".join(" " * i + "- \n" for i in range(1, 200)), "nested too deeply: more than 32 levels"),
     ("x: &x [1, *x]\n", "line 1, column 11: the alias *x is inside the value it refers to"),
     ("x: &x {a: *x}\n", "the alias *x is inside the value it refers to"),
     (BILLION_LAUGHS, "more than 100,000 values once aliases are expanded"),
@@ -214,4 +214,5 @@ def test_cli_validate_refuses_the_bomb_without_traceback(tmp_path: Path, capsys:
     assert main(["validate", str(bomb), str(deep), str(SMOKE)]) == 2
     captured = capsys.readouterr()
     assert f"ok  {SMOKE}" in captured.out and "Traceback" not in captured.err
-    assert f"{bomb}: YAML: line" in captured.err and f"{deep}: YAML: line 1" in captured.err
+    assert f"{bomb}: YAML value refused: line" in captured.err
+    assert f"{deep}: YAML value refused: line 1" in captured.err

@@ -2,36 +2,21 @@
 
 Public API (the scorer reads only submissions for which `check_submission(root).passed`):
 
-    check_submission(root, references=None, workloads=None) -> CheckReport
-    check_mlperf_package(root, benchmark="dlrm_dcnv2") -> CheckReport
+    check_submission(root, *, workloads=None, references=None) -> CheckReport
+    check_mlperf_package(root, benchmark="dlrm_dcnv2", round_text=None) -> CheckReport
 
-One module per concern: files (layout, links, sizes), schema (JSON against schemas/), logs and
-timing (mllog.txt), agreement (result.json vs its log), rules (divisions, runs, systems,
-manifest), convergence (reference band); report holds the records and the rule catalogue.
+One module per concern: files (layout, links, sizes), schema (JSON against the shipped schemas),
+catalogue (the workloads runs are checked against), logs and timing (mllog.txt), agreement
+(result.json vs its log), rules (divisions, runs, systems, manifest), convergence (reference band);
+findings holds the findings, the rule catalogue and the CheckReport record. The modules of this
+package import each other directly (never this package), so importing it has no cycle.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from harness.check.report import MLPERF_RULES, RULES, CheckReport, Finding, RuleOutcome
-
-if TYPE_CHECKING:
-    from harness.check.checker import check_submission
-    from harness.check.mlperf_package import check_mlperf_package
+from harness.check.checker import check_submission
+from harness.check.findings import MLPERF_RULES, RULES, CheckReport, Finding, RuleOutcome
+from harness.check.mlperf_package import check_mlperf_package
 
 __all__ = ["MLPERF_RULES", "RULES", "CheckReport", "Finding", "RuleOutcome", "check_mlperf_package",
            "check_submission"]
-
-
-def __getattr__(name: str) -> Any:
-    """The checkers are imported on first use: harness.schemas imports this package for CheckReport."""
-    if name == "check_submission":
-        from harness.check.checker import check_submission
-
-        return check_submission
-    if name == "check_mlperf_package":
-        from harness.check.mlperf_package import check_mlperf_package
-
-        return check_mlperf_package
-    raise AttributeError(name)

@@ -3,8 +3,9 @@
 Like MLPerf Training's reference convergence points, a closed-division system that reaches a
 point's target in significantly fewer training samples than the reference runs of that point is
 flagged; the test is a one-sided two-sample Student t-test (formula in RULES.md CONV-2).
-Reference results are the `submissions/reference*/` folders of this repository, or the folders
-given; they are read as data (result.json files), never run.
+Reference results are the folders given, by default the `submissions/reference*/` folders of the
+current directory (the repository's, when run from its root); they are read as data (result.json
+files), never run.
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ import math
 import os
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.check.report import Findings
+from scipy import stats
+
+from harness.check.findings import Findings
 from harness.check.rules import RunCheck
-from harness.paths import REPO_ROOT
 from recscale.errors import InputError, Problem
-from recscale.layout import SubmissionLayout
+from recscale.layout import RESULTS_DIR, SubmissionLayout
 
 ALPHA = 0.05
 MIN_REFERENCE_RUNS = 2
 PointKey = tuple[str, int, str, str]  # workload id, version, point id, spec sha256
+DEFAULT_REFERENCES = Path("submissions")  # relative: the current directory's
+REFERENCE_PATTERN = "reference*"
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,6 @@ def band(reference: list[int], submission: list[int], resolution: float, alpha: 
 
     bound = mean(r) + t(alpha; n + m - 2) * sigma * sqrt(1/n + 1/m), sigma = max(stdev(r), resolution).
     """
-    from scipy import stats  # imported here: scipy is slow to import and most checks never get here
-
     m, n = len(reference), len(submission)
     if m < MIN_REFERENCE_RUNS or n < 1:
         raise ValueError(f"need >= {MIN_REFERENCE_RUNS} reference runs and >= 1 submission run, got {m} and {n}")
@@ -57,16 +60,16 @@ def band(reference: list[int], submission: list[int], resolution: float, alpha: 
     return Band(mean_r, sigma, bound, statistics.fmean(submission))
 
 
-def reference_roots(explicit: list[Path] | None, own_root: Path) -> list[Path]:
-    """The reference submissions: those given, else the repository's submissions/reference*/."""
+def reference_roots(explicit: Sequence[Path] | None, own_root: Path) -> list[Path]:
+    """The reference submissions: those given, else ./submissions/reference*/; never the one checked."""
     if explicit is not None:
         missing = [p for p in explicit if not Path(p).is_dir()]
         if missing:
             raise InputError([Problem(str(p), "", "no such reference folder") for p in missing])
         roots = [Path(p) for p in explicit]
     else:
-        folder = REPO_ROOT / "submissions"
-        roots = sorted(p for p in folder.glob("reference*") if p.is_dir()) if folder.is_dir() else []
+        folder = DEFAULT_REFERENCES
+        roots = sorted(p for p in folder.glob(REFERENCE_PATTERN) if p.is_dir()) if folder.is_dir() else []
     own = own_root.resolve()
     return [r for r in roots if r.resolve() != own]
 
@@ -96,7 +99,7 @@ def check(runs: list[RunCheck], references: dict[PointKey, list[int]], out: Find
         key = (result.workload_id, result.workload_version, result.point_id, run.point.spec_sha256)
         groups[(result.system, key)].append(run)
     for (system, key), members in sorted(groups.items()):
-        where = f"results/{system}/{key[0]}/{key[2]}/"
+        where = f"{RESULTS_DIR}/{system}/{key[0]}/{key[2]}/"
         samples = [r.result.samples_to_target for r in members
                    if r.result is not None and r.result.status == "success" and r.result.samples_to_target is not None]
         reference = references.get(key, [])

@@ -14,8 +14,20 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from harness.check.report import Findings
-from recscale.layout import MANIFEST_FILE, MLLOG_FILE, RESULT_FILE
+from harness.check.findings import Findings
+from recscale.layout import (
+    LOCK_FILE,
+    MANIFEST_FILE,
+    MLLOG_FILE,
+    REPORT_DIR,
+    RESULT_FILE,
+    RESULTS_DIR,
+    RUN_PREFIX,
+    SAFE_NAME,
+    SYSTEMS_DIR,
+    WORKLOAD_SUFFIX,
+    WORKLOADS_DIR,
+)
 
 MiB = 1 << 20
 README_FILE = "README.md"
@@ -23,16 +35,17 @@ LIMITS = {  # RULES.md FILE-2
     RESULT_FILE: 8 * MiB,
     MLLOG_FILE: 8 * MiB,
     "system": 1 * MiB,
+    "workload": 1 * MiB,
     README_FILE: 1 * MiB,
     MANIFEST_FILE: 64 * MiB,
     "report": 8 * MiB,
     "plot": 4 * MiB,
 }
-REPORT_DIR = "report"  # `recscale report SUB --out SUB/report`: derived files, never read by the checker
+# REPORT_DIR: `recscale report SUB --out SUB/report`: derived files, never read by the checker
 REPORT_FILES = (README_FILE, "report.json")
 PLOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(png|svg)$")
 MAX_ENTRIES = 500_000  # stop walking a tree this big: no real submission comes near it
-RUN_DIR = re.compile(r"^run_(0|[1-9][0-9]{0,18})$")
+RUN_DIR = re.compile(rf"{RUN_PREFIX}(0|[1-9][0-9]{{0,18}})")  # a seed fits in 64 bits
 
 
 def show(rel: str) -> str:
@@ -60,6 +73,7 @@ class Inventory:
     root: Path
     manifest: str | None = None
     systems: dict[str, str] = field(default_factory=dict)  # system name -> relative path
+    workloads: dict[str, str] = field(default_factory=dict)  # workload id -> relative path of its copy
     runs: dict[str, RunFolder] = field(default_factory=dict)  # run folder -> its files
     sizes: dict[str, int] = field(default_factory=dict)  # readable file -> bytes
 
@@ -68,9 +82,12 @@ def _limit_for(parts: tuple[str, ...]) -> str | None:
     """The FILE-2 class of a file at `parts` (relative), or None when SUB-1 has no place for it."""
     if len(parts) == 1 and parts[0] in (MANIFEST_FILE, README_FILE):
         return parts[0]
-    if len(parts) == 2 and parts[0] == "systems" and parts[1].endswith(".json") and not parts[1].startswith("."):
+    if len(parts) == 2 and parts[0] == SYSTEMS_DIR and parts[1].endswith(".json") and not parts[1].startswith("."):
         return "system"
-    if len(parts) == 6 and parts[0] == "results" and RUN_DIR.match(parts[4]) and parts[5] in (RESULT_FILE, MLLOG_FILE):
+    if len(parts) == 2 and parts[0] == WORKLOADS_DIR and _workload_copy_name(parts[1]):
+        return "workload"
+    in_run = len(parts) == 6 and parts[0] == RESULTS_DIR and RUN_DIR.fullmatch(parts[4])
+    if in_run and parts[5] in (RESULT_FILE, MLLOG_FILE):
         return parts[5]
     if len(parts) == 2 and parts[0] == REPORT_DIR and parts[1] in REPORT_FILES:
         return "report"
@@ -79,13 +96,18 @@ def _limit_for(parts: tuple[str, ...]) -> str | None:
     return None
 
 
+def _workload_copy_name(name: str) -> bool:
+    """Whether `name` is a workload copy's file name: <id>.yaml with a safe id."""
+    return name.endswith(WORKLOAD_SUFFIX) and bool(SAFE_NAME.fullmatch(name.removesuffix(WORKLOAD_SUFFIX)))
+
+
 def _folder_allowed(parts: tuple[str, ...]) -> bool:
-    """Whether SUB-1 has a folder at `parts`: systems/, results/ and the four levels below it."""
-    if parts in (("systems",), ("results",), (REPORT_DIR,), (REPORT_DIR, "plots")):
+    """Whether SUB-1 has a folder at `parts`: systems/, workloads/, results/ and the four levels below it."""
+    if parts in ((SYSTEMS_DIR,), (WORKLOADS_DIR,), (RESULTS_DIR,), (REPORT_DIR,), (REPORT_DIR, "plots")):
         return True
-    if parts[0] != "results" or not 2 <= len(parts) <= 5 or any(p.startswith(".") for p in parts):
+    if parts[0] != RESULTS_DIR or not 2 <= len(parts) <= 5 or any(p.startswith(".") for p in parts):
         return False
-    return len(parts) < 5 or bool(RUN_DIR.match(parts[4]))
+    return len(parts) < 5 or bool(RUN_DIR.fullmatch(parts[4]))
 
 
 def _add_file(inventory: Inventory, parts: tuple[str, ...], rel: str, size: int) -> None:
@@ -94,9 +116,11 @@ def _add_file(inventory: Inventory, parts: tuple[str, ...], rel: str, size: int)
         return  # derived by `recscale report`; size-checked only
     if parts == (MANIFEST_FILE,):
         inventory.manifest = rel
-    elif parts[0] == "systems":
+    elif parts[0] == SYSTEMS_DIR:
         inventory.systems[parts[1].removesuffix(".json")] = rel
-    elif parts[0] == "results":
+    elif parts[0] == WORKLOADS_DIR:
+        inventory.workloads[parts[1].removesuffix(WORKLOAD_SUFFIX)] = rel
+    elif parts[0] == RESULTS_DIR:
         run = inventory.runs[str(PurePosixPath(*parts[:5]))]
         if parts[5] == RESULT_FILE:
             run.result = rel
@@ -116,7 +140,7 @@ def _visit(inventory: Inventory, entry: os.DirEntry[str], parts: tuple[str, ...]
         out.error("FILE-1", show(rel), "symbolic link (a submission holds plain files and folders only)")
     elif stat.S_ISDIR(info.st_mode):
         if not _folder_allowed(parts):
-            where = "a run folder is named run_<seed>" if len(parts) == 5 and parts[0] == "results" else \
+            where = "a run folder is named run_<seed>" if len(parts) == 5 and parts[0] == RESULTS_DIR else \
                 "not part of the submission layout (RULES.md SUB-1)"
             out.error("FILE-3", show(rel) + "/", f"unknown folder: {where}")
             return
@@ -128,12 +152,22 @@ def _visit(inventory: Inventory, entry: os.DirEntry[str], parts: tuple[str, ...]
     else:
         kind = _limit_for(parts)
         if kind is None:
-            why = " (left by an interrupted write)" if parts[-1].startswith(".") and parts[-1].endswith(".tmp") else ""
-            out.error("FILE-3", show(rel), f"unknown file{why}: not part of the submission layout (RULES.md SUB-1)")
+            out.error("FILE-3", show(rel), f"unknown file{_leftover(parts)}: not part of the submission layout "
+                      "(RULES.md SUB-1)")
         elif info.st_size > LIMITS[kind]:
             out.error("FILE-2", show(rel), f"{info.st_size} bytes, more than the {LIMITS[kind]} allowed; not read")
         else:
             _add_file(inventory, parts, rel, info.st_size)
+
+
+def _leftover(parts: tuple[str, ...]) -> str:
+    """What left a file that is not part of the layout, when the name says."""
+    if parts == (LOCK_FILE,):
+        return (" (a `recscale run` is writing this submission, or one was killed: let it finish, or run it again, "
+                "which removes the file at its end)")
+    if parts[-1].startswith(".") and parts[-1].endswith(".tmp"):
+        return " (left by an interrupted write)"
+    return ""
 
 
 def scan(root: Path, out: Findings) -> Inventory:
@@ -163,7 +197,7 @@ def _layout_findings(inventory: Inventory, out: Findings) -> None:
     if inventory.manifest is None and MANIFEST_FILE not in reported:
         out.error("SUB-1", MANIFEST_FILE, "missing: the manifest of the submission")
     if not inventory.runs:
-        out.error("SUB-1", "results/", "no run folders (results/<system>/<workload>/<point>/run_<seed>/)")
+        out.error("SUB-1", f"{RESULTS_DIR}/", "no run folders (results/<system>/<workload>/<point>/run_<seed>/)")
     for rel, run in sorted(inventory.runs.items()):
         if run.result is None and f"{rel}/{RESULT_FILE}" not in reported:
             out.error("RUN-3", show(rel) + "/", "no result.json: the run did not finish; rerun it with the same "

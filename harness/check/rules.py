@@ -1,27 +1,27 @@
 """The rules concern: divisions, runs per point, seeds, systems and the manifest.
 
-CLOSED-*/OPEN-* recompute each point from the repository's workload file (recscale.load, the same
-code that made the points) and compare; RUN-*, SYS-*, SUB-3/4/5 compare the records with each
-other. Only data from the submission is read, through the schema concern.
+CLOSED-*/OPEN-* recompute each point from the run's workload (harness/check/catalogue.py: a given
+workload file, else the submission's copy; recscale.load, the same code that made the points) and
+compare; RUN-*, SYS-*, SUB-3/4/5 compare the records with each other. Only data from the submission
+is read, through the schema concern.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness.check.agreement import same
+from harness.check.catalogue import WorkloadCatalogue
 from harness.check.files import Inventory, RunFolder, manifest_path_problem, show
-from harness.check.logs import LogFacts
-from harness.check.report import Findings
-from harness.check.specview import SpecView, hyperparameters
+from harness.check.findings import Findings
+from harness.check.specview import SpecView
+from harness.runlog import LogFacts
 from recscale import logkeys as k
-from recscale.errors import InputError
-from recscale.load import load_points
+from recscale.hyperparams import PointFacts, point_values
+from recscale.layout import RESULTS_DIR, SYSTEMS_DIR
 from recscale.records import RunResult, SubmissionManifest
-from recscale.spec import WorkloadSpec, is_workload_id
 from recscale.sweep import Point
 from recscale.system import REQUIRED_FIELDS, SystemDescription
 
@@ -39,28 +39,6 @@ class RunCheck:
     point: Point | None = None  # the workload's point, when it exists
     spec: SpecView = field(default_factory=SpecView)
     spec_sha256: str | None = None  # of the recorded spec
-
-
-class Workloads:
-    """The repository's workload files by id, each loaded and expanded once."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self._cache: dict[str, tuple[WorkloadSpec, dict[str, Point]] | str] = {}
-
-    def get(self, workload_id: str) -> tuple[WorkloadSpec, dict[str, Point]] | str:
-        """(spec, points by id), or why there is none."""
-        if workload_id not in self._cache:
-            path = self.folder / f"{workload_id}.yaml"
-            if not is_workload_id(workload_id) or not path.is_file():
-                self._cache[workload_id] = f"no workload {workload_id!r} in {self.folder}"
-            else:
-                try:
-                    spec, points = load_points(path)
-                    self._cache[workload_id] = (spec, {p.point_id: p for p in points})
-                except InputError as err:
-                    self._cache[workload_id] = f"the workload file {path} is invalid: {err.problems[0]}"
-        return self._cache[workload_id]
 
 
 def first_difference(a: Any, b: Any, path: str = "") -> str | None:
@@ -92,7 +70,8 @@ def _section(spec: Any, dotted: str) -> Any:
     return node
 
 
-def check_identity(run: RunCheck, manifest: SubmissionManifest | None, workloads: Workloads, out: Findings) -> None:
+def check_identity(run: RunCheck, manifest: SubmissionManifest | None, workloads: WorkloadCatalogue,
+                   out: Findings) -> None:
     """SUB-4, SUB-5 and CLOSED-1..4 / OPEN-1..2 for one run with a valid result.json."""
     result, folder = run.result, run.folder
     assert result is not None
@@ -104,19 +83,18 @@ def check_identity(run: RunCheck, manifest: SubmissionManifest | None, workloads
             out.error("SUB-4", file, f"{name} {recorded!r} but the folder says {named!r}")
     _check_submission_events(run, manifest, out)
     closed = result.division == "closed"
-    found = workloads.get(result.workload_id)
+    found = workloads.lookup(result.workload_id, result.division, out)
     if isinstance(found, str):
         out.error("CLOSED-1" if closed else "OPEN-1", file, found)
         return
-    spec, points = found
-    if spec.version != result.workload_version:
+    if found.spec.version != result.workload_version:
         out.error("CLOSED-1" if closed else "OPEN-1", file, f"workload {result.workload_id} is at version "
-                  f"{spec.version} in this repository, the run says {result.workload_version}")
+                  f"{found.spec.version} in {found.source}, the run says {result.workload_version}")
         return
-    point = points.get(result.point_id)
+    point = found.points.get(result.point_id)
     if point is None:
         out.error("CLOSED-2" if closed else "OPEN-1", file, f"{result.point_id!r} is not a point of "
-                  f"{result.workload_id} (see `recscale points {result.workload_id}`)")
+                  f"{result.workload_id} ({found.source}; `recscale points` lists them)")
         return
     run.point = point
     if closed and (where := first_difference(result.overrides, point.overrides)) is not None:
@@ -136,13 +114,11 @@ def _check_submission_events(run: RunCheck, manifest: SubmissionManifest | None,
         out.error("SUB-5", file, f"division {result.division!r} in a {manifest.division!r} submission")
     if facts is None:
         return
-    wanted = {k.SUBMISSION_BENCHMARK: result.workload_id, k.SUBMISSION_DIVISION: result.division,
-              k.SUBMISSION_PLATFORM: result.system}
-    if manifest is not None:
-        wanted[k.SUBMISSION_ORG] = manifest.submitter
-    for key, value in wanted.items():
-        if key in facts.once and facts.value(key) != value:
-            out.error("SUB-5", facts.file, f"{key} is {facts.value(key)!r}, expected {value!r}")
+    # The log's benchmark, division and platform are the record's (harness.check.agreement): its org is
+    # the manifest's submitter.
+    org = facts.once(k.SUBMISSION_ORG)
+    if manifest is not None and org is not None and org.value != manifest.submitter:
+        out.error("SUB-5", facts.file, f"{k.SUBMISSION_ORG} is {org.value!r}, expected {manifest.submitter!r}")
 
 
 def _check_closed(run: RunCheck, point: Point, file: str, out: Findings) -> None:
@@ -155,10 +131,9 @@ def _check_closed(run: RunCheck, point: Point, file: str, out: Findings) -> None
         out.error("CLOSED-3", file, f"the run's spec is not the point's resolved spec: {detail}")
     if run.facts is None:
         return
-    for key, wanted in hyperparameters(point.spec, point.point_id, point.spec_sha256).items():
-        if key in run.facts.once and not same(run.facts.value(key), wanted):
-            out.error("CLOSED-4", run.facts.file, f"{key} is {run.facts.value(key)!r}, the point's spec says "
-                      f"{wanted!r}")
+    for key, wanted in point_values(point.spec, PointFacts(point.point_id, point.spec_sha256)).items():
+        if (event := run.facts.once(key)) is not None and not same(event.value, wanted):
+            out.error("CLOSED-4", run.facts.file, f"{key} is {event.value!r}, the point's spec says {wanted!r}")
 
 
 def _check_open(run: RunCheck, point: Point, file: str, out: Findings) -> None:
@@ -177,7 +152,7 @@ def check_runs_per_point(runs: list[RunCheck], out: Findings) -> None:
     for run in runs:
         groups[(run.folder.system, run.folder.workload, run.folder.point)].append(run)
     for (system, workload, point_id), members in sorted(groups.items()):
-        where = show(f"results/{system}/{workload}/{point_id}/")
+        where = show(f"{RESULTS_DIR}/{system}/{workload}/{point_id}/")
         required = next((r.point.spec.runs_per_point for r in members if r.point is not None), None)
         if required is not None and len(members) != required:
             out.error("RUN-1", where, f"{len(members)} run(s); the point requires runs_per_point = {required}")
@@ -194,7 +169,7 @@ def check_systems(inventory: Inventory, systems: dict[str, SystemDescription | N
     for name in used:
         rel = inventory.systems.get(name)
         if rel is None:
-            out.error("SYS-1", f"systems/{show(name)}.json", "missing: every system named by a run is described")
+            out.error("SYS-1", f"{SYSTEMS_DIR}/{show(name)}.json", "missing: every system named by a run is described")
             continue
         system = systems.get(name)
         if system is None:

@@ -1,9 +1,10 @@
-"""The schema concern: every JSON file of a submission is strict JSON valid against schemas/ (SUB-2).
+"""The schema concern: every JSON file of a submission is strict JSON valid against its schema (SUB-2).
 
 Strict means what the writers produce (recscale.records.atomic_write_json): UTF-8, no NaN or
 Infinity, no duplicate keys (Python's json keeps the last one silently, so a file could say two
 things). Validation uses the committed schemas with jsonschema's Draft 2020-12 validator; the
-typed records the other concerns use are built only from documents that passed.
+typed records the other concerns use are built only from documents that passed. The schemas are the
+ones shipped with the package (recscale.resources), whatever the current directory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError
 
 from harness.check.files import Inventory, read_file, show
-from harness.check.report import Findings
+from harness.check.findings import Findings
+from recscale.resources import load_schema
 
 Model = TypeVar("Model", bound=BaseModel)
 MAX_SCHEMA_ERRORS = 10  # per file: the first few say what is wrong; the rest is noise
@@ -84,8 +86,6 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    from harness.schemas import load_schema  # here: harness.schemas imports the report model of this package
-
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(inline_refs(schema))

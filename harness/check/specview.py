@@ -8,13 +8,15 @@ for the sections the open division may not change (RULES.md OPEN-2), and the res
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from recscale.accounting import param_counts, train_flops_per_example
+from harness.record import quality_fields, spec_fields
+from harness.runlog import as_number
+from recscale.hyperparams import spec_values
+from recscale.metrics import METRICS
 from recscale.spec import WorkloadSpec
 
 
@@ -24,50 +26,39 @@ class SpecView:
 
     metric: str | None = None
     target: float | None = None
-    higher_is_better: bool | None = None
     eval_every: float | None = None
     passes: int | None = None
     train_rows: int | None = None
     eval_samples: int | None = None
     batch_size: int | None = None
-    hyper: dict[str, Any] | None = None  # log key -> the value the spec gives it (CLOSED-4, LOG-6)
-    params: dict[str, int] | None = None  # recscale/accounting.py's accounting of the spec (RUN-5)
-    flops_per_example: dict[str, int] | None = None
+    hyper: dict[str, Any] | None = None  # log key -> the value the spec gives it (recscale.hyperparams, LOG-6)
+    # The record's fields the spec fixes (harness.record.spec_fields): quality, params, flops_per_example;
+    # only the quality when the spec is not one this repository can read.
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def higher_is_better(self) -> bool | None:
+        return None if self.metric is None else METRICS[self.metric].higher_is_better
+
+    @property
+    def comparison(self) -> str:
+        return "" if self.metric is None else METRICS[self.metric].comparison()
 
     def reached(self, value: Any) -> bool | None:
         """CONV-1: whether `value` reaches the target (None when the spec's quality is unknown)."""
-        if self.target is None or self.higher_is_better is None:
+        if self.metric is None or self.target is None:
             return None
-        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-            return False
-        return value >= self.target if self.higher_is_better else value <= self.target
+        number = as_number(value)
+        return number is not None and METRICS[self.metric].reached(number, self.target)
 
 
-def hyperparameters(spec: WorkloadSpec, point_id: str, spec_sha256: str) -> dict[str, Any]:
-    """The values RULES.md CLOSED-4 says the log gives, from a resolved spec."""
-    optimizer = spec.training.optimizer
-    return {
-        "global_batch_size": spec.training.batch_size,
-        "opt_name": optimizer.dense.name,
-        "opt_base_learning_rate": optimizer.dense.lr,
-        "opt_adagrad_epsilon": optimizer.dense.eps,
-        "recscale_sparse_opt_name": optimizer.sparse.name,
-        "recscale_sparse_learning_rate": optimizer.sparse.lr,
-        "train_samples": spec.data.train_rows,
-        "eval_samples": spec.data.eval_samples,
-        "recscale_workload_version": spec.version,
-        "recscale_point_id": point_id,
-        "recscale_spec_sha256": spec_sha256,
-    }
-
-
-def from_spec(spec: WorkloadSpec, hyper: dict[str, Any] | None, accounting: bool = False) -> SpecView:
+def from_spec(spec: WorkloadSpec, own: bool) -> SpecView:
+    """The view of `spec`: all of it when it is the run's own, the OPEN-2 sections when it stands in."""
     return SpecView(
-        metric=spec.quality.metric, target=spec.quality.target, higher_is_better=spec.quality.higher_is_better,
-        eval_every=spec.training.eval_every, passes=spec.training.passes, train_rows=spec.data.train_rows,
-        eval_samples=spec.data.eval_samples, batch_size=spec.training.batch_size, hyper=hyper,
-        params=param_counts(spec) if accounting else None,
-        flops_per_example=train_flops_per_example(spec) if accounting else None,
+        metric=spec.quality.metric, target=spec.quality.target, eval_every=spec.training.eval_every,
+        passes=spec.training.passes, train_rows=spec.data.train_rows, eval_samples=spec.data.eval_samples,
+        batch_size=spec.training.batch_size if own else None, hyper=spec_values(spec) if own else None,
+        fixed=spec_fields(spec) if own else {"quality": quality_fields(spec.quality)},
     )
 
 
@@ -81,13 +72,8 @@ def parse_spec(raw: Any) -> WorkloadSpec | None:
         return None
 
 
-def view_of(spec: WorkloadSpec | None, point_id: str, spec_sha256: str, fallback: WorkloadSpec | None) -> SpecView:
+def view_of(spec: WorkloadSpec | None, fallback: WorkloadSpec | None) -> SpecView:
     """The view of a run's own spec; the workload point's data/eval/quality when it has none."""
     if spec is not None:
-        return from_spec(spec, hyperparameters(spec, point_id, spec_sha256), accounting=True)
-    if fallback is not None:
-        view = from_spec(fallback, None)
-        return SpecView(metric=view.metric, target=view.target, higher_is_better=view.higher_is_better,
-                        eval_every=view.eval_every, passes=view.passes, train_rows=view.train_rows,
-                        eval_samples=view.eval_samples)
-    return SpecView()
+        return from_spec(spec, own=True)
+    return from_spec(fallback, own=False) if fallback is not None else SpecView()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from harness.check import CheckReport, check_mlperf_package, check_submission
 from recscale.errors import InputError, Problem
-
-if TYPE_CHECKING:  # the checker is imported when the command runs
-    from harness.check import CheckReport
+from recscale.io import atomic_write_json
 
 
 def _print_report(report: CheckReport, verbose: bool) -> None:
@@ -18,12 +16,18 @@ def _print_report(report: CheckReport, verbose: bool) -> None:
             print(finding.line())
     if report.mlperf is not None:
         for system in report.mlperf:
-            minutes = ", ".join(f"r{r.index}: {r.minutes:.3f}" if r.minutes is not None else f"r{r.index}: -"
-                                for r in system.runs)
-            reached = sum(bool(r.reached_target) for r in system.runs)
-            score = f"{system.score_minutes:.4f} min" if system.score_minutes is not None else "none"
-            print(f"{system.system}: {len(system.runs)} runs, {reached} reached the target; minutes {minutes}; "
-                  f"olympic mean {score}")
+            minutes = ", ".join(f"r{r.index}: {r.minutes:.3f}" + ("" if r.counted else " (dropped)")
+                                if r.minutes is not None else f"r{r.index}: -" for r in system.runs)
+            counted = sum(r.counted for r in system.runs)
+            if system.score_minutes is None or system.olympic_mean_minutes is None:
+                score = f"no score: {system.no_score_reason}"
+            else:
+                score = (f"olympic mean {system.olympic_mean_minutes:.4f} min x scaling {system.scaling_factor:.6g} "
+                         f"= score {system.score_minutes:.4f} min")
+            print(f"{system.system}: {len(system.runs)} runs, {counted} counted; minutes {minutes}; {score}")
+    if verbose and report.kind == "recscale":
+        print(f"workloads:  {', '.join(report.workloads) or 'none'} (then the submission's copies)")
+        print(f"references: {', '.join(report.references) or 'none'}")
     failed = report.failed_rules()
     notes = len(report.notes)
     note_text = f"; {notes} note(s)" + ("" if verbose or not notes else " (--verbose shows them)")
@@ -35,21 +39,39 @@ def _print_report(report: CheckReport, verbose: bool) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from harness.check import check_mlperf_package, check_submission
-    from recscale.io import atomic_write_json
-
     if args.mlperf:
-        if args.reference or args.no_reference:
-            raise InputError([Problem("--reference", "", "reference results apply to RecScale submissions, "
-                                      "not to --mlperf packages")])
-        report = check_mlperf_package(args.submission, args.benchmark)
+        for flag, given in (("--references", args.references is not None or args.no_references),
+                            ("--workloads", args.workloads is not None)):
+            if given:
+                raise InputError([Problem(flag, "", "applies to RecScale submissions, not to --mlperf packages")])
+        report = check_mlperf_package(args.submission, args.benchmark, args.round)
     else:
-        references = [] if args.no_reference else args.reference
-        report = check_submission(args.submission, references, args.workloads)
+        if args.round:
+            raise InputError([Problem("--round", "", "the round applies to --mlperf packages")])
+        report = check_submission(args.submission, **check_inputs(args))
     _print_report(report, args.verbose)
     if args.json:
         atomic_write_json(args.json, report)
     return 0 if report.passed else 1
+
+
+def add_input_options(p: argparse.ArgumentParser) -> None:
+    """--workloads and --references: what a submission is checked against (`check`, `report`, `score`)."""
+    p.add_argument("--workloads", type=Path, nargs="+", action="extend", metavar="PATH",
+                   help="workload files or folders to check the runs against, searched before the workloads "
+                        "shipped with RecScale (default: ./workloads); a run of a workload none of them has is "
+                        "checked against the submission's own copy (workloads/<id>.yaml)")
+    references = p.add_mutually_exclusive_group()
+    references.add_argument("--references", type=Path, nargs="+", action="extend", metavar="DIR",
+                            help="reference submissions for the convergence band (default: "
+                                 "./submissions/reference*/)")
+    references.add_argument("--no-references", action="store_true",
+                            help="no convergence band (every point noted CONV-3)")
+
+
+def check_inputs(args: argparse.Namespace) -> dict[str, list[Path] | None]:
+    """The keyword arguments of check_submission from the options of add_input_options."""
+    return {"workloads": args.workloads, "references": [] if args.no_references else args.references}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,12 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("submission", type=Path, metavar="SUBMISSION_DIR",
                    help="the submission folder (with --mlperf: an MLPerf Training submitter folder)")
     p.add_argument("--json", type=Path, metavar="REPORT", help="also write the report (schemas/check_report)")
-    p.add_argument("--reference", type=Path, nargs="+", metavar="DIR",
-                   help="reference submissions for the convergence band (default: submissions/reference*/)")
-    p.add_argument("--no-reference", action="store_true", help="no convergence band (every point noted CONV-3)")
-    p.add_argument("--workloads", type=Path, metavar="DIR", help="folder of workload files (default: the "
-                   "repository's workloads/)")
+    add_input_options(p)
     p.add_argument("--mlperf", action="store_true", help="read SUBMISSION_DIR as an MLPerf Training package")
     p.add_argument("--benchmark", default="dlrm_dcnv2", help="MLPerf benchmark to read with --mlperf")
+    p.add_argument("--round", metavar="ROUND", help="MLPerf round of the --mlperf package (v4.0), which picks "
+                   "mlperf-logging's rules; default: the round a folder on its path is named after")
     p.add_argument("--verbose", "-v", action="store_true", help="also print the notes")
     p.set_defaults(func=cmd_check)

@@ -6,15 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.score import add_fit_options
+from harness.commands.check import add_input_options
+from harness.commands.score import add_fit_options, check_inputs, fit_settings
+from harness.score.inputs import CheckInputs, check, read_submission
+from harness.score.render.study import write_report
+from harness.score.study.build import build_report
 from recscale.errors import InputError, Problem
 
 
-def _refuse(submission: Path) -> int | None:
+def _refuse(submission: Path, inputs: CheckInputs) -> int | None:
     """Run the checker; on failure print why and return the exit code 1."""
-    from harness.check import check_submission
-
-    report = check_submission(submission)
+    report = check(submission, inputs)
     if report.passed:
         return None
     errors = report.errors
@@ -28,9 +30,6 @@ def _refuse(submission: Path) -> int | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.score.study import build_report, read_submission
-    from harness.score.study_render import write_report
-
     submission: Path = args.submission
     if not submission.is_dir():
         raise InputError([Problem(str(submission), "", "no such submission folder")])
@@ -38,13 +37,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     if out.resolve().is_relative_to(submission.resolve()):
         print(f"note: {out} is inside the submission; `recscale check` may then flag it as an unknown folder "
               "(SUB-1)", file=sys.stderr)
-    if not args.no_check and (code := _refuse(submission)) is not None:
+    if not args.no_check and (code := _refuse(submission, check_inputs(args))) is not None:
         return code
     records = read_submission(submission, strict=not args.no_check)
     for skipped in records.skipped:
-        print(f"skipped  {skipped}: not a readable run record (unfinished run?)", file=sys.stderr)
-    report, studies = build_report(records, checked=not args.no_check, n_boot=args.bootstrap, seed=args.seed,
-                                   level=args.level)
+        print(f"skipped  {skipped}: not a usable run record (unfinished run, or a non-finite number)",
+              file=sys.stderr)
+    report, studies = build_report(records, checked=not args.no_check, settings=fit_settings(args))
     written = write_report(report, studies, out)
     for group in report.groups:
         print(f"== {group.label} ({group.n_runs} runs; {', '.join(group.workloads)})")
@@ -63,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(schemas/report.schema.json) and plots/.")
     p.add_argument("submission", type=Path, metavar="SUBMISSION_DIR", help="the submission folder")
     p.add_argument("--out", type=Path, required=True, help="output folder (created; its plots are replaced)")
+    add_input_options(p)
     add_fit_options(p)
     p.add_argument("--no-check", action="store_true",
                    help="report without running the checker (e.g. a submission still being written); the report "

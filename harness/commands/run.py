@@ -6,12 +6,14 @@ import argparse
 import importlib.util
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from harness.paths import resolve_workload
-
-if TYPE_CHECKING:  # the runner pulls in torch: imported only by the commands that train
-    from harness.runner import RunConfig
+from harness.check import check_submission
+from harness.distributed import Distributed
+from harness.runner import RunConfig
+from harness.submission import run_sweep
+from recscale.errors import InputError
+from recscale.layout import RESULTS_DIR, safe_name
+from recscale.load import resolve_workload
 
 DEMO_SUBMISSION = Path("runs") / "demo"
 
@@ -23,13 +25,30 @@ def default_backend() -> str:
 
 
 def default_system(device: str, backend: str) -> str:
-    host = "".join(c if c.isalnum() or c in "-_." else "-" for c in platform.node()) or "local"
+    host = "".join(c if c.isalnum() or c in "-_." else "-" for c in platform.node()).lstrip(".-") or "local"
     return f"{host}_{device}_{backend}"
 
 
-def config_from(args: argparse.Namespace) -> RunConfig:
-    from harness.runner import RunConfig
+def system_name(text: str) -> str:
+    """--system: one safe path component (it names a folder and a file of the submission)."""
+    try:
+        return safe_name(text, "--system")
+    except InputError as err:
+        raise argparse.ArgumentTypeError(err.problems[0].message) from None
 
+
+def seed(text: str) -> int:
+    """--seeds: non-negative integers (each names a run_<seed> folder)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seeds are non-negative integers (got {value})")
+    return value
+
+
+def config_from(args: argparse.Namespace) -> RunConfig:
     backend = args.backend or default_backend()
     return RunConfig(
         submitter=args.submitter, division=args.division,
@@ -39,9 +58,6 @@ def config_from(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.distributed import Distributed
-    from harness.submission import run_sweep
-
     config = config_from(args)
     dist = Distributed.from_env(config.device)
     try:
@@ -51,14 +67,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         dist.close()
     if dist.is_main:
         print(f"{len(outcome.ran)} ran, {len(outcome.skipped)} already finished, {len(outcome.failed)} failed; "
-              f"results in {args.submission / 'results' / config.system}")
+              f"results in {args.submission / RESULTS_DIR / config.system}")
     return 1 if outcome.failed else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The smoke workload end to end: run (resumable), then check the submission it made."""
-    from harness.check import check_submission
-
     args.workload, args.submission = "smoke", args.out
     args.status = args.status or "research"  # a demo is a research run by definition
     code = cmd_run(args)
@@ -71,7 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--system", help="system name (default: <host>_<device>_<backend>)")
+    p.add_argument("--system", type=system_name, help="system name (default: <host>_<device>_<backend>)")
     p.add_argument("--submitter", default="recscale-user", help="organisation submitting the results")
     p.add_argument("--division", choices=["closed", "open"], default="closed")
     p.add_argument("--status", default="", choices=["", "available", "preview", "research", "onprem", "cloud"],
@@ -84,11 +98,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a workload's points x seeds into a submission folder (resumable)")
-    p.add_argument("workload", help="workload id or file")
+    p = sub.add_parser("run", help="run a workload's points x seeds into a submission folder (resumable; one "
+                       "`recscale run` writes a submission at a time)")
+    p.add_argument("workload", help="workload id (./workloads, then the built-in ones) or file; the submission "
+                   "keeps a copy of the file (workloads/<id>.yaml)")
     p.add_argument("--submission", type=Path, required=True, help="the submission folder to fill")
     p.add_argument("--points", nargs="+", metavar="POINT", help="only these point ids (see `recscale points`)")
-    p.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="seeds (default: 0..runs_per_point-1)")
+    p.add_argument("--seeds", nargs="+", type=seed, metavar="SEED", help="seeds (default: 0..runs_per_point-1)")
     add_run_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -96,6 +112,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=DEMO_SUBMISSION, help="submission folder (default: runs/demo)")
     add_run_options(p)
     p.set_defaults(func=cmd_demo, points=None, seeds=None)
-
-
-

@@ -1,4 +1,4 @@
-"""Workload commands: validate, ls, points, schemas, demo."""
+"""Workload commands: validate, ls, points, schemas."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.paths import DEFAULT_WORKLOADS, resolve_workload
+from harness import schemas
 from recscale.errors import InputError, Problem
+from recscale.load import default_workload_paths, load_points, resolve_workload, workload_files
+from recscale.resources import schema_file
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from recscale.load import load_points, workload_files
-
-    files = workload_files(args.paths or [DEFAULT_WORKLOADS])
+    files = workload_files(args.paths or default_workload_paths())
     if not files:
         raise InputError([Problem(" ".join(map(str, args.paths)), "", "no workload files (*.yaml) found")])
     problems: list[Problem] = []
@@ -30,11 +30,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from recscale.load import load_points, workload_files
-
     problems: list[Problem] = []
     rows = [("id", "ver", "points", "runs", "data", "train rows", "target", "file")]
-    for file in workload_files([args.folder]):
+    for file in workload_files(args.folders or default_workload_paths()):
         try:
             spec, points = load_points(file)
         except InputError as err:
@@ -52,8 +50,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_points(args: argparse.Namespace) -> int:
-    from recscale.load import load_points
-
     spec, points = load_points(resolve_workload(args.workload))
     print(f"# {spec.id} v{spec.version}: {len(points)} points x {spec.runs_per_point} runs")
     for point in points:
@@ -63,35 +59,36 @@ def cmd_points(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from harness import schemas
-
     if args.check:
-        stale = schemas.drifted()
+        stale = schemas.drifted(args.folder)
         for name in stale:
-            print(f"{schemas.schema_path(name)}: out of date with the models; run `recscale schemas`",
+            print(f"{schema_file(name, args.folder)}: out of date with the models; run `recscale schemas`",
                   file=sys.stderr)
         if not stale:
             print(f"ok  {len(schemas.SCHEMA_MODELS)} schemas match the models")
         return 1 if stale else 0
-    for path in schemas.write_all():
+    for path in schemas.write_all(args.folder):
         print(f"wrote {path}")
     return 0
 
 
-
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="validate workload files (default: workloads/)")
+    p = sub.add_parser("validate", help="validate workload files (default: ./workloads and the built-in ones)")
     p.add_argument("paths", nargs="*", type=Path, help="workload files or folders")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("ls", help="list the workloads")
-    p.add_argument("--folder", type=Path, default=DEFAULT_WORKLOADS)
+    p = sub.add_parser("ls", help="list the workloads (default: ./workloads and the built-in ones)")
+    p.add_argument("--folder", dest="folders", type=Path, nargs="+", action="extend", metavar="PATH",
+                   help="workload folders or files to list instead")
     p.set_defaults(func=cmd_ls)
 
     p = sub.add_parser("points", help="list the expanded points of a workload")
-    p.add_argument("workload", help="workload id or file")
+    p.add_argument("workload", help="workload id (./workloads, then the built-in ones) or file")
     p.set_defaults(func=cmd_points)
 
-    p = sub.add_parser("schemas", help="regenerate schemas/ from the models (or --check for drift)")
-    p.add_argument("--check", action="store_true", help="fail if the committed schemas are stale")
+    p = sub.add_parser("schemas", help="regenerate the shipped JSON schemas from the models (or --check for drift)")
+    p.add_argument("--check", action="store_true", help="fail if the shipped schemas are stale")
+    p.add_argument("--folder", type=Path, default=None,
+                   help="write or compare the schemas there instead (default: the package's, i.e. schemas/ of "
+                        "the repository)")
     p.set_defaults(func=cmd_schemas)

@@ -1,14 +1,16 @@
-"""The scorer: scaling-law fits, leaderboards, plots and the MLPerf import (`recscale score`).
+"""The scorer: scaling-law fits, the leaderboard (`recscale score`) and the study report (`recscale report`).
 
-Modules (imported on demand; this package imports nothing heavy, so `harness.schemas` stays fast):
+Subpackages, by what they produce (none imports anything at package level, so `harness.schemas`
+imports the records cheaply):
 
-* :mod:`harness.score.fit` -- ``fit_power_law(x, L)``: ``L = a x^-b + c`` with bootstrap intervals and an
-  extrapolation check; ``FitError`` for data that cannot support a fit.
-* :mod:`harness.score.joint` -- ``fit_joint(N, D, L)``: Chinchilla's approach 3 and the compute-optimal split.
-* :mod:`harness.score.report` -- ``workload_report(records)`` / ``build_study(records)``: the per-axis study
-  of one workload's run records (what `recscale report` prints).
-* :mod:`harness.score.leaderboard` -- closed and open boards from checked submissions.
-* :mod:`harness.score.mlperf_scores` -- MLPerf Training dlrm_dcnv2 scores and learning curves.
-* :mod:`harness.score.scoring` -- ``score(root, out)``: the whole command; :mod:`.plots`, :mod:`.render`,
-  :mod:`.html` write its outputs; :mod:`.models` holds the records (schemas/leaderboard.schema.json).
+* :mod:`harness.score.fits` -- the fits: ``fit_power_law`` (``L = a x^-b + c``, bootstrap intervals,
+  conditioning check, extrapolation check), ``fit_joint`` (Chinchilla's approach 3), the fits of
+  one workload's records along each axis (:mod:`.fits.workload`), their records and summaries.
+* :mod:`harness.score.leaderboard` -- `recscale score`: closed boards (time to target across
+  stacks), open boards (curves ranked by predicted quality), MLPerf Training results, the command.
+* :mod:`harness.score.study` -- `recscale report`: one submission's study (axes from the records'
+  overrides, the ranking of quoted curves, the findings in words).
+* :mod:`harness.score.render` -- Markdown and HTML documents, every plot, the canonical JSON.
+* :mod:`harness.score.inputs` -- what both commands read: the checker's inputs and its one call,
+  submissions and their run records.
 """

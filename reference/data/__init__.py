@@ -9,28 +9,7 @@
     loader.py      Dataset / open_dataset: nested fractions, seeded shuffle, per-rank batches
     dali.py        optional NVIDIA DALI pipeline over the same shards
 
-The names below are imported lazily, so `import reference.data.synthetic` in a worker (or spec
-validation, which imports cardinalities) does not pull in torch.
+The data sources a workload can name are listed in recscale/sources.py. Import what you need from
+the modules themselves: this package imports nothing, so a worker that needs one module loads only
+that one.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-_EXPORTS = {
-    "Batch": "reference.data.batch",
-    "Dataset": "reference.data.loader",
-    "open_dataset": "reference.data.loader",
-    "DatasetManifest": "reference.data.manifest",
-    "SyntheticConfig": "reference.data.synthetic",
-    "ensure_synthetic": "reference.data.generate",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'reference.data' has no attribute {name!r}")

@@ -1,18 +1,22 @@
 """Reading Criteo click logs: the Kaggle `train.txt` and the 1TB `day_0..day_23` files (plain or gzip).
 
 A line is tab-separated: label, I1..I13 (integers, empty when missing, possibly negative),
-C1..C26 (8 hex digits, empty when missing). The parser works on chunks of whole lines with
-vectorised numpy (no per-line Python): it finds the separators, checks every field and decodes the
-integers and hashes column by column. A malformed line (wrong number of columns, a label other than
-0/1, a bad integer, a hash that is not 8 hex digits) is reported with its file and line number,
-or skipped and counted when the caller allows it.
+C1..C26 (8 hex digits, empty when missing), and ends in LF or CRLF. The parser works on chunks of
+whole lines with vectorised numpy (no per-line Python): it finds the separators, checks every field
+and decodes the integers and hashes column by column. A malformed line (wrong number of columns, a
+label other than 0/1, a bad integer, a hash that is not 8 hex digits, a carriage return anywhere but
+before the LF) is reported with its file and line number, or skipped and counted when the caller
+allows it. A file that cannot be read to its end (a truncated or corrupt gzip stream, an I/O error)
+is an InputError naming the file and the line reached.
 """
 
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,6 +30,9 @@ T = TypeVar("T")
 NUM_DENSE, NUM_SPARSE = 13, 26
 COLUMNS = 1 + NUM_DENSE + NUM_SPARSE
 CHUNK_BYTES = 1 << 23
+# A Criteo line is about 400 bytes; a "line" that runs on past this has no line ends a reader
+# recognises (CR-only line ends, a binary file) and would otherwise be buffered whole.
+MAX_LINE_BYTES = 1 << 20
 _MAX_DIGITS = 10  # int32 range
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -44,37 +51,64 @@ def column_name(column: int) -> str:
 
 def open_log(path: Path) -> BinaryIO:
     """A binary stream of a plain or gzip-compressed log (by magic number, not by name)."""
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gzipped else path.open("rb")  # type: ignore[return-value]
+    with _reading(path, lambda: 0):
+        with path.open("rb") as probe:
+            gzipped = probe.read(2) == b"\x1f\x8b"
+        return gzip.open(path, "rb") if gzipped else path.open("rb")  # type: ignore[return-value]
+
+
+@contextmanager
+def _reading(path: Path, line_reached: Callable[[], int]) -> Iterator[None]:
+    """Turns a failure to read the log into an InputError naming the file and the line reached (0: opening)."""
+    try:
+        yield
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:  # gzip: cut short (EOFError) or damaged
+        line = line_reached()
+        raise InputError([Problem(f"{path}:{line}", "", f"cannot read on from line {line:,}: the gzip data is "
+                                  f"truncated or corrupt ({err}); nothing was written: fetch the file again "
+                                  "(`gzip -t` checks a copy)")]) from None
+    except OSError as err:
+        line = line_reached()
+        raise InputError([Problem(f"{path}:{line}" if line else str(path), "",
+                                  f"cannot read the file: {err.strerror or err}")]) from None
 
 
 def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[bytes, int]]:
-    """(bytes of whole lines, 1-based number of their first line); the file is never read whole."""
+    """(bytes of whole lines, 1-based number of their first line); the file is never read whole.
+
+    Read in small steps (read1: one decompression step of a gzip stream), so that damage to the
+    stream is reported at the line it interrupts, after everything before it was counted."""
     line = 1
-    rest = b""
-    with open_log(path) as stream:
-        while True:
-            block = stream.read(chunk_bytes)
-            if not block:
-                break
-            data = rest + block
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:  # no newline yet: a very long line, keep reading
-                rest = data
+    buffer = bytearray()  # the unfinished line of the last chunk, then the data read since
+    with open_log(path) as stream, _reading(path, lambda: line + buffer.count(b"\n")):
+        while piece := stream.read1(chunk_bytes):
+            buffer += piece
+            if len(buffer) < chunk_bytes:
                 continue
-            rest = data[cut:]
-            yield data[:cut], line
-            line += data.count(b"\n", 0, cut)
-    if rest:
-        yield rest + b"\n", line  # last line without a newline
+            cut = buffer.rfind(b"\n") + 1
+            if cut == 0:  # no newline yet: a long line, keep reading (up to a bound)
+                _check_line_length(path, line, buffer)
+                continue
+            data = bytes(buffer[:cut])
+            del buffer[:cut]
+            yield data, line
+            line += data.count(b"\n")
+    if buffer:
+        _check_line_length(path, line, buffer)
+        yield bytes(buffer) + (b"" if buffer.endswith(b"\n") else b"\n"), line  # the last line may lack its LF
+
+
+def _check_line_length(path: Path, line: int, data: bytearray) -> None:
+    if len(data) > MAX_LINE_BYTES and b"\n" not in data:
+        raise InputError([Problem(f"{path}:{line}", "", f"no line end (LF) within {MAX_LINE_BYTES:,} bytes: "
+                                  "not a Criteo log (CR-only line ends? a binary file?)")])
 
 
 def count_lines(path: Path) -> int:
     """Lines in a log (the last one may lack its newline)."""
     lines, last = 0, b"\n"
-    with open_log(path) as stream:
-        while block := stream.read(1 << 24):
+    with open_log(path) as stream, _reading(path, lambda: lines + 1):
+        while block := stream.read1(CHUNK_BYTES):
             lines += block.count(b"\n")
             last = block[-1:]
     return lines + (last != b"\n")
@@ -93,10 +127,9 @@ class Parsed:
 
 def parse_chunk(data: bytes, first_line: int) -> Parsed:
     """Parse whole lines (each ending in \\n)."""
+    if b"\r\n" in data:  # CRLF line ends; a CR anywhere else stays in its field, which is then malformed
+        data = data.replace(b"\r\n", b"\n")
     buf = np.frombuffer(data, dtype=np.uint8)
-    if b"\r" in data:  # CRLF files: drop the carriage returns
-        buf = buf[buf != 13]
-        data = buf.tobytes()
     ends = np.flatnonzero(buf == 10)
     starts = np.r_[0, ends[:-1] + 1]
     is_tab = buf == 9
@@ -129,7 +162,8 @@ def parse_chunk(data: bytes, first_line: int) -> Parsed:
 
 def _describe(reason: int, tabs: int, data: bytes, start: int, end: int) -> str:
     if reason == 1:
-        return f"{tabs + 1} columns, expected {COLUMNS} (label, I1-I13, C1-C26, tab-separated)"
+        cr = "; it holds a carriage return (CR): line ends must be LF or CRLF" if b"\r" in data[start:end] else ""
+        return f"{tabs + 1} columns, expected {COLUMNS} (label, I1-I13, C1-C26, tab-separated){cr}"
     column = reason - 2
     value = data[start:end].split(b"\t")[column].decode("latin-1")[:40]
     if column == 0:

@@ -22,10 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import torch
 
+from recscale import __version__
+from recscale.io import sha256_file, utc_now
+from recscale.spec import DataSpec
 from reference.data.manifest import (
     ArrayFile,
     DatasetManifest,
@@ -34,10 +38,8 @@ from reference.data.manifest import (
     Split,
     SyntheticInfo,
     describe_array,
-    now_utc,
     read_manifest,
     record_verified,
-    sha256_file,
     write_manifest,
 )
 from reference.data.synthetic import (
@@ -49,9 +51,7 @@ from reference.data.synthetic import (
     Teacher,
     build_teacher,
 )
-
-if TYPE_CHECKING:
-    from recscale.spec import DataSpec
+from reference.metrics import evaluate_probs
 
 BLOCKS_PER_TASK = 4
 
@@ -78,6 +78,12 @@ class _SplitPlan:
         return {role: folder / name for role, name in names.items()}
 
 
+def bayes_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """NE, log loss, AUC and calibration of the exact probabilities probs [N] against labels [N] or [N, 1]."""
+    return evaluate_probs(torch.from_numpy(np.array(probs, np.float64)),
+                          torch.from_numpy(np.array(labels, np.float64).reshape(-1)))
+
+
 # ------------------------------------------------------------------------------------ workers
 
 _worker: dict[str, Any] = {}
@@ -85,8 +91,6 @@ _worker: dict[str, Any] = {}
 
 def _init_worker() -> None:
     """In a forked worker: the teacher was inherited from the parent (copy-on-write)."""
-    import torch
-
     torch.set_num_threads(1)  # one process per core; also keeps OpenMP out of a forked child
     _worker["maps"] = {}
 
@@ -173,9 +177,6 @@ def generate_synthetic(data: DataSpec, out: Path, workers: int | None = None,
 def _finish(out: Path, data: DataSpec, config: SyntheticConfig, teacher: Teacher,
             plans: list[_SplitPlan]) -> DatasetManifest:
     """Checksum the files, score the eval set with the teacher, write the manifest."""
-    from recscale import __version__
-    from reference.data.loader import bayes_metrics
-
     paths = [path for plan in plans for path in plan.files(out).values()]
     with ThreadPoolExecutor(min(len(paths), 4)) as pool:  # hashlib releases the GIL on large buffers
         digests = dict(zip(paths, pool.map(sha256_file, paths), strict=True))
@@ -192,7 +193,7 @@ def _finish(out: Path, data: DataSpec, config: SyntheticConfig, teacher: Teacher
     _, spec_fields = data_spec_key(data)
     probs: ArrayFile = described[eval_files["probs"]]
     manifest = DatasetManifest(
-        source="synthetic", created_at=now_utc(), recscale_version=__version__, num_dense=config.num_dense,
+        source="synthetic", created_at=utc_now(), recscale_version=__version__, num_dense=config.num_dense,
         cardinalities=list(config.cardinalities), dense_transform="log1p", train=split(plans[0]),
         eval=split(plans[1]),
         synthetic=SyntheticInfo(generator_version=GENERATOR_VERSION, block_rows=BLOCK_ROWS, data_spec=spec_fields,

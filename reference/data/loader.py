@@ -19,31 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 
 from recscale.errors import InputError, Problem
+from recscale.sources import SOURCES
+from recscale.spec import WorkloadSpec
 from reference.data.batch import Batch
+from reference.data.generate import bayes_metrics, ensure_synthetic
 from reference.data.manifest import DatasetManifest, Split, check_files, open_array, read_manifest
-
-if TYPE_CHECKING:
-    from recscale.spec import WorkloadSpec
 
 SHUFFLE_BLOCK = 32
 _SHUFFLE_KEY = 200
 Checksums = Literal["changed", "all", "none"]
 # dense [n, D], sparse [n, F] (one-hot) or per-feature [n, k_f] (multi-hot), labels [n, 1], as stored
 Arrays = tuple[np.ndarray, np.ndarray | list[np.ndarray], np.ndarray]
-
-
-def bayes_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """NE, log loss, AUC and calibration of the exact probabilities probs [N] against labels [N] or [N, 1]."""
-    from reference.metrics import evaluate_probs
-
-    return evaluate_probs(torch.from_numpy(np.array(probs, np.float64)),
-                          torch.from_numpy(np.array(labels, np.float64).reshape(-1)))
 
 
 def rank_slice(size: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -233,11 +225,9 @@ class _BlockOrder:
 
 def open_dataset(spec: WorkloadSpec, data_root: Path) -> Dataset:
     """The data set of a WorkloadSpec: generated under data_root (synthetic) or the converted shards
-    at spec.data.path; limited to spec.data.train_samples / eval_samples rows."""
-    from reference.data.generate import ensure_synthetic
-
+    at spec.data.path (recscale/sources.py says which); limited to spec.data.train_samples / eval_samples rows."""
     data = spec.data
-    if data.source == "synthetic":
+    if SOURCES[data.source].generated:
         root = ensure_synthetic(data, Path(data_root))
     else:
         root = Path(data.path)
@@ -253,10 +243,15 @@ def open_dataset(spec: WorkloadSpec, data_root: Path) -> Dataset:
     if manifest.num_dense != data.num_dense or len(manifest.cardinalities) != data.num_sparse:
         problems.append(Problem(where, "cardinalities", f"{manifest.num_dense} dense and {len(manifest.cardinalities)} "
                                 f"categorical features, the workload wants {data.num_dense} and {data.num_sparse}"))
-    elif any(have > want for have, want in zip(manifest.cardinalities, data.feature_cardinalities, strict=True)):
-        # The model sizes its tables from the spec; larger data vocabularies would silently collide.
-        problems.append(Problem(where, "cardinalities", f"the data set's vocabularies {list(manifest.cardinalities)} "
-                                f"exceed the workload's data.cardinalities {list(data.feature_cardinalities)}"))
+    elif over := [f"C{f + 1} has {have:,} ids, its table {want:,} rows" for f, (have, want)
+                  in enumerate(zip(manifest.cardinalities, data.feature_cardinalities, strict=True)) if have > want]:
+        # The model sizes its tables from the spec; ids past a table's end cannot be looked up.
+        problems.append(Problem(where, "cardinalities", f"the data set does not fit the workload's embedding tables "
+                                f"in {len(over)} feature(s): {'; '.join(over)}. Fix: set the workload's "
+                                f"data.cardinalities to the data set's {list(manifest.cardinalities)} (`recscale data "
+                                f"info {root}`), or convert the data again to fit: `recscale data convert` gives the "
+                                "Kaggle train.txt DLRM's table sizes (data converted before it had one more id in "
+                                "features without missing values), --cardinality-cap N bounds every table to N"))
     for name, want, have in (("train_samples", data.train_samples, manifest.train.rows),
                              ("eval_samples", data.eval_samples, manifest.eval.rows)):
         if want > have:

@@ -19,12 +19,10 @@ InputError naming the file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,10 +30,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError
 
 from recscale.errors import InputError, Problem
+from recscale.io import atomic_write_json, atomic_write_text, sha256_file
+from recscale.sources import SourceName
 
 MANIFEST_FILE = "manifest.json"
 VERIFIED_FILE = ".verified.json"
-Source = Literal["synthetic", "criteo_kaggle", "criteo_1tb", "npy"]
 
 
 class _Model(BaseModel):
@@ -108,7 +107,7 @@ class DatasetManifest(_Model):
 
     schema_version: Literal[1] = 1
     format: Literal["recscale-shards"] = "recscale-shards"
-    source: Source
+    source: SourceName
     created_at: str
     recscale_version: str
     num_dense: PositiveInt
@@ -125,18 +124,6 @@ class DatasetManifest(_Model):
     def array_files(self) -> list[ArrayFile]:
         files = [f for split in (self.train, self.eval) for s in split.shards for f in (s.dense, s.sparse, s.labels)]
         return files + ([self.synthetic.teacher_probs] if self.synthetic else [])
-
-
-def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------- headers
@@ -220,8 +207,6 @@ def read_manifest(root: Path) -> DatasetManifest:
 
 
 def write_manifest(root: Path, manifest: DatasetManifest) -> None:
-    from recscale.io import atomic_write_json
-
     atomic_write_json(root / MANIFEST_FILE, manifest)
 
 
@@ -248,8 +233,6 @@ def _read_stamps(root: Path) -> dict[str, _Stamp]:
 
 def record_verified(root: Path, files: list[ArrayFile]) -> None:
     """Remember that these files (as they are now) match their sha256; best effort (read-only dirs)."""
-    from recscale.io import atomic_write_text
-
     stamps = _read_stamps(root)
     for entry in files:
         stamps[entry.path] = _Stamp.of(root / entry.path, entry.sha256)

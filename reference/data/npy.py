@@ -19,16 +19,17 @@ from typing import Literal
 
 import numpy as np
 
+from recscale import __version__
 from recscale.errors import InputError, Problem
+from recscale.io import utc_now
+from recscale.sources import SourceName
 from reference.data.manifest import (
     ConversionInfo,
     DatasetManifest,
     InputFile,
     Shard,
-    Source,
     Split,
     describe_array,
-    now_utc,
     record_verified,
     write_manifest,
 )
@@ -62,11 +63,9 @@ def _shard(out: Path, src: Path, day: int, multi_hot: bool, half: Half, log: boo
 
 
 def index_days(src: Path, out: Path, train_days: list[int], eval_day: int, cardinalities: list[int],
-               source: Source = "npy", multi_hot: bool = False, eval_half: Half = "first",
+               source: SourceName = "npy", multi_hot: bool = False, eval_half: Half = "first",
                log: bool = True) -> DatasetManifest:
     """Write a manifest in `out` over the preprocessed days in `src` (files stay where they are)."""
-    from recscale import __version__
-
     if not src.is_dir():
         raise InputError([Problem(str(src), "", "no such folder")])
     out.mkdir(parents=True, exist_ok=True)
@@ -96,7 +95,7 @@ def index_days(src: Path, out: Path, train_days: list[int], eval_day: int, cardi
     inputs = [InputFile(path=str((out / f.path).resolve()), bytes=f.bytes)
               for s in shards for f in (s.dense, s.sparse, s.labels)]
     manifest = DatasetManifest(
-        source=source, created_at=now_utc(), recscale_version=__version__, num_dense=dense_cols.pop(),
+        source=source, created_at=utc_now(), recscale_version=__version__, num_dense=dense_cols.pop(),
         cardinalities=cardinalities, multi_hot_sizes=hot_sizes,
         dense_transform="none" if dense_kind == "f" else "log1p", sparse_modulo=True,
         train=Split(rows=sum(s.rows for s in train), shards=train),

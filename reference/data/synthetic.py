@@ -38,13 +38,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from scipy.optimize import brentq
 
-if TYPE_CHECKING:
-    from recscale.spec import DataSpec
+from recscale.spec import DataSpec
 
 GENERATOR_VERSION = 1
 BLOCK_ROWS = 1 << 15
@@ -218,21 +217,15 @@ class Teacher:
 
     def _categorical_logit(self, lookup: np.ndarray) -> np.ndarray:
         """s + |u|^2 from one embedding-bag sum over each example's table rows lookup [n, F]."""
-        import torch  # here, not at the top: spec validation and the CLI's start never need it
-
         bags = torch.nn.functional.embedding_bag(torch.from_numpy(lookup), self._torch_table, mode="sum")
         return bags[:, 0].double().numpy() + bags[:, 1:].double().square().sum(1).numpy()
 
     @cached_property
-    def _torch_table(self) -> object:
-        import torch
-
+    def _torch_table(self) -> torch.Tensor:
         return torch.from_numpy(self.table)
 
     def _dense_logit(self, dense: np.ndarray) -> np.ndarray:
         """teacher_scale * B_DENSE * sum_j a_j * standardised log(1 + max(x_j, 0)), [n] float64."""
-        import torch
-
         x = torch.from_numpy(dense).clamp_min(0).float().log1p_()
         weights = torch.from_numpy(self.dense_weights / self.dense_std)
         shift = float(np.dot(self.dense_mean, self.dense_weights / self.dense_std))
@@ -263,9 +256,8 @@ class Teacher:
 
 def _dense_counts(u_value: np.ndarray, u_missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Heavy-tailed counts [n, D] int32 (log-logistic: floor(median * (u / (1 - u))^scale) - shift)
-    and the mask of missing ones (stored as 0), from uniforms [n, D] float32."""
-    import torch  # its vectorised exp/log are several times faster than numpy's here
-
+    and the mask of missing ones (stored as 0), from uniforms [n, D] float32 (torch: its vectorised
+    exp/log are several times faster than numpy's here)."""
     profile = torch.tensor([DENSE_PROFILE[j % len(DENSE_PROFILE)] for j in range(u_value.shape[1])])
     median, scale, share_missing, shift = profile.T.float()
     u = torch.from_numpy(u_value)

@@ -6,8 +6,9 @@
 - ``interaction``: ``reference.model.interactions.interaction_class(kind)``;
 - ``over_arch``: the top MLP, ReLU between layers, the last layer linear -> one logit.
 
-Two backends hold the tables (reference/model/embeddings*.py): ``torchrec`` (fbgemm's fused
-kernels, sparse optimizer fused into backward) and ``torch`` (nn.EmbeddingBag, sparse gradients).
+Two backends hold the tables (reference/model/embeddings*.py), both with the sparse optimizer fused
+into backward: ``torchrec`` (fbgemm's table-batched kernels) and ``torch`` (plain PyTorch, tables
+batched into one weight: reference/model/tbe.py).
 The same seed gives the same initial weights on both and on any device (reference/model/init.py).
 """
 
@@ -78,7 +79,7 @@ def _sparse_arch(spec: WorkloadSpec, backend: Backend, device: torch.device, sha
     rows = spec.model.embedding.rows(spec.data.feature_cardinalities)
     dim = spec.model.embedding.dim
     if backend == "torch":
-        return TorchSparseArch(rows, dim, device)
+        return TorchSparseArch(rows, dim, spec.training.optimizer.sparse, device)
     if backend == "torchrec":
         from reference.model.embeddings_torchrec import TorchRecSparseArch  # torchrec only on this path
 
@@ -108,8 +109,8 @@ def build_model(spec: WorkloadSpec, backend: Backend, device: torch.device, seed
     """The DLRM of a resolved workload point, its weights a function of ``seed`` alone.
 
     ``device`` may be ``cpu``, ``cuda[:i]`` or ``meta`` (shapes only, nothing allocated or
-    initialised: for parameter accounting). The torchrec backend fuses
-    ``spec.training.optimizer.sparse`` into its tables here; pass the same spec's optimizers to
+    initialised: for parameter accounting). Both backends fuse
+    ``spec.training.optimizer.sparse`` into their tables here; pass the same spec's optimizers to
     reference.model.optim.build_optimizer. For several processes see build_shardable_model.
     """
     device = torch.device(device)

@@ -1,5 +1,5 @@
 """The sparse arch: one embedding table per categorical feature, sum-pooled; the shared interface
-and the pure-PyTorch backend (the TorchRec/fbgemm one is in embeddings_torchrec.py).
+and the pure-PyTorch backend (its tables: tbe.py; the TorchRec/fbgemm backend: embeddings_torchrec.py).
 
 Both backends name tables and features as the MLPerf torchrec_dlrm reference does (table
 ``t_cat_<i>`` for feature ``cat_<i>``) and hold them as
@@ -14,7 +14,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from recscale.spec import SparseOptimizerSpec
 from reference.data.batch import Batch
+from reference.model.tbe import Kernel, TableBatchedEmbeddingBags
+from reference.model.tbe_ops import SparseUpdate
 
 
 def feature_name(index: int) -> str:
@@ -26,12 +29,10 @@ def table_name(index: int) -> str:
 
 
 def one_id_per_bag(batch: Batch) -> bool:
-    """Whether every (feature, example) has exactly one id: the lookup fast paths.
-
-    Stricter than ``Batch.is_one_hot`` (which compares totals only): a multi-hot batch whose
-    lengths happen to add up to F x B must not be read as [F, B] ids.
-    """
-    return batch.is_one_hot() and bool(torch.all(batch.sparse_lengths == 1))
+    """Whether every (feature, example) has exactly one id: the lookup fast paths
+    (``Batch.is_one_hot``, which checks every length: a multi-hot batch whose lengths happen to add
+    up to F x B must not be read as [F, B] ids)."""
+    return batch.is_one_hot()
 
 
 def table_ids(batch: Batch, rows: torch.Tensor, one_hot: bool | None = None) -> torch.Tensor:
@@ -71,50 +72,25 @@ class SparseArch(nn.Module):
         raise NotImplementedError
 
 
-class TorchEmbeddingBagCollection(nn.Module):
-    """The tables as ``embedding_bags.<table>``: torchrec's EmbeddingBagCollection layout."""
-
-    def __init__(self, rows: Sequence[int], dim: int, device: torch.device) -> None:
-        super().__init__()
-        # `_weight` given: no default init (build_model draws every table from its seed).
-        self.embedding_bags = nn.ModuleDict(
-            {
-                table_name(i): nn.EmbeddingBag(
-                    num_rows, dim, mode="sum", sparse=True, _weight=torch.empty(num_rows, dim, device=device)
-                )
-                for i, num_rows in enumerate(rows)
-            }
-        )
-
-
 class TorchSparseArch(SparseArch):
-    """Pure PyTorch: ``nn.EmbeddingBag(mode="sum", sparse=True)`` per feature; runs wherever torch
-    does (CPU, CUDA) and yields sparse (COO) gradients, for torch.optim or optim.SparseRowWiseAdagrad.
+    """Pure PyTorch: the tables batched into one weight, the sparse optimizer applied inside
+    backward (reference/model/tbe.py); runs wherever torch does, CUDA with an optional Triton kernel.
+
+    Like the torchrec backend, it is built with its sparse optimizer (``optimizer``); the state dict
+    holds the tables as ``embedding_bag_collection.embedding_bags.<table>.weight``.
     """
 
-    def __init__(self, rows: Sequence[int], dim: int, device: torch.device) -> None:
+    def __init__(self, rows: Sequence[int], dim: int, optimizer: SparseOptimizerSpec, device: torch.device,
+                 kernel: Kernel = "auto") -> None:
         super().__init__(rows, dim, device)
-        self.embedding_bag_collection = TorchEmbeddingBagCollection(rows, dim, device)
+        self.optimizer_spec = optimizer
+        update = SparseUpdate(optimizer.name, optimizer.lr, optimizer.eps)
+        names = [table_name(i) for i in range(len(rows))]
+        self.embedding_bag_collection = TableBatchedEmbeddingBags(names, rows, dim, update, device, kernel)
 
     def tables(self) -> list[torch.Tensor]:
-        return [bag.weight for bag in self.embedding_bag_collection.embedding_bags.values()]
+        return list(self.embedding_bag_collection.tables())
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """batch (F features, B examples) -> pooled embeddings [B, F, D]."""
-        one_hot = one_id_per_bag(batch)
-        ids = table_ids(batch, self.rows, one_hot)
-        weights = self.tables()
-        if one_hot:
-            # One id per bag: the sum is a plain lookup, and F.embedding's backward is cheaper
-            # than EmbeddingBag's (same function, same sparse gradient).
-            per_feature = ids.view(self.num_features, batch.size)
-            pooled = [nn.functional.embedding(per_feature[f], w, sparse=True) for f, w in enumerate(weights)]
-        else:
-            lengths = batch.sparse_lengths.to(torch.int64)
-            starts = torch.cumsum(lengths, dim=1) - lengths  # offset of each bag within its feature
-            values = torch.split(ids, lengths.sum(dim=1).tolist())
-            pooled = [
-                nn.functional.embedding_bag(values[f], w, starts[f], mode="sum", sparse=True)
-                for f, w in enumerate(weights)
-            ]
-        return torch.stack(pooled, dim=1)
+        return self.embedding_bag_collection(batch, one_id_per_bag(batch))

@@ -1,0 +1,1 @@
+"""The study report (`recscale report`): one submission's axes, ranking and findings in words."""

@@ -20,18 +20,25 @@ import argparse
 import os
 import random
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 from workload_mutants import REPO, SMOKE, WORKLOADS, Mutant, all_mutants
+
+sys.path.insert(0, str(REPO))
+from harness.cli import DEBUG_ENV
+from harness.cli import main as cli_main
+from recscale import load  # noqa: F401  (imported once here, not in every forked child)
 
 
 @dataclass
@@ -55,7 +62,7 @@ def limit_memory(gigabytes: float) -> Callable[[], None]:
 
 
 def run_cli(args: list[str], cwd: Path, timeout: float, memory_gb: float) -> tuple[int | None, str, str, float]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", DEBUG_ENV: "1"}
     started = time.monotonic()
     try:
         done = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=env, capture_output=True,
@@ -67,12 +74,58 @@ def run_cli(args: list[str], cwd: Path, timeout: float, memory_gb: float) -> tup
         return None, out, "", time.monotonic() - started
 
 
+def _forked_child(args: list[str], cwd: Path, memory_gb: float, out: int, err: int) -> NoReturn:
+    """The child of forked_cli: `recscale ARGS` as `python -m harness.cli` runs it, then exit."""
+    code = 1
+    try:
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        os.chdir(cwd)
+        os.environ[DEBUG_ENV] = "1"
+        limit_memory(memory_gb)()
+        code = cli_main(args)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # what the interpreter would print: counted as a traceback
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def forked_cli(args: list[str], cwd: Path, timeout: float, memory_gb: float) -> tuple[int | None, str, str, float]:
+    """run_cli in a child forked from this process, which has imported the CLI already: the same
+    code, limits and outcome, without paying the interpreter's start-up per command."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            _forked_child(args, cwd, memory_gb, out.fileno(), err.fileno())
+        code: int | None = None
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() - started > timeout:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.005)
+        else:
+            code = os.waitstatus_to_exitcode(done[1])
+        seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        return code, out.read().decode(errors="replace"), err.read().decode(errors="replace"), seconds
+
+
 def check_mutant(mutant: Mutant, index: int, folder: Path, args: argparse.Namespace) -> list[Outcome]:
     file = folder / f"m{index:04d}.yaml"
     file.write_bytes(mutant.content)
     outcomes = []
     for command in ("validate", "points"):
-        rc, out, err, seconds = run_cli([command, str(file)], folder, args.timeout, args.memory_gb)
+        call = run_cli if args.exec else forked_cli
+        rc, out, err, seconds = call([command, str(file)], folder, args.timeout, args.memory_gb)
         outcomes.append(Outcome(mutant, command, rc, out, err, seconds))
     return outcomes
 
@@ -127,7 +180,8 @@ def run_sample(accepted: list[tuple[Path, Outcome]], args: argparse.Namespace, f
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=14)
-    parser.add_argument("--jobs", type=int, default=2, help="subprocesses at once")
+    parser.add_argument("--exec", action="store_true", help="validate / points in a fresh interpreter each "
+                        "(`python -m harness.cli`; about 20x slower) instead of a child forked after importing it")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per validate / points")
     parser.add_argument("--memory-gb", type=float, default=2.0, help="address-space limit of validate / points")
     parser.add_argument("--runs", type=int, default=20, help="accepted smoke mutants to run, besides the boundary ones")
@@ -140,8 +194,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="recscale-campaign-") as tmp:
         folder = Path(tmp)
         started = time.monotonic()
-        with ThreadPoolExecutor(args.jobs) as pool:
-            results = list(pool.map(lambda im: check_mutant(im[1], im[0], folder, args), enumerate(mutants)))
+        results = [check_mutant(mutant, index, folder, args) for index, mutant in enumerate(mutants)]
         counts: Counter = Counter()
         accepted_smoke: list[tuple[Path, Outcome]] = []
         accepted_names: list[str] = []

@@ -27,8 +27,9 @@ MAX_INT_DIGITS = 100  # Python refuses to read integers over 4,300 digits; no sp
 # ---------------------------------------------------------------------------------- sweeps
 
 MAX_SWEEP_POINTS = 10_000  # the product of the axes, computed before a single point is made
-# Points x values per resolved spec: expansion validates and hashes every point's whole spec, about
-# 1 microsecond per value, so this bounds `recscale validate` to seconds and its memory to ~1 GB.
+# Points x values per resolved spec: expansion validates and hashes every point's whole spec. Measured:
+# 10,000 points of 78 values each (780,000) in 13 s and 120 MB peak on 2 busy CPU cores; without this
+# bound, 10,000 points of a 100,000-value spec would take hours and tens of GB.
 MAX_SWEEP_VALUES = 1_000_000
 
 # ---------------------------------------------------------------------------------- spec values

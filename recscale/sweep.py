@@ -91,12 +91,16 @@ def count_values(value: Any) -> int:
     return 1
 
 
+def _axis_length(axis: dict[str, list[Any]]) -> int:
+    return len(next(iter(axis.values())))  # every path of a group has as many values (validated)
+
+
 def _check_size(spec: WorkloadSpec, base: dict[str, Any], file: str) -> None:
     """Refuse a sweep too large to expand, from the axes' lengths alone (before making any point)."""
     axes = spec.sweep_axes()
-    points = math.prod(len(next(iter(axis.values()))) for axis in axes)
+    points = math.prod(_axis_length(axis) for axis in axes)
     if points > MAX_SWEEP_POINTS:
-        lengths = " x ".join(str(len(next(iter(axis.values())))) for axis in axes)
+        lengths = " x ".join(str(_axis_length(axis)) for axis in axes)
         raise InputError([Problem(file, "sweep", f"{lengths} = {points:,} points; a sweep has at most "
                                   f"{MAX_SWEEP_POINTS:,} (split it into several workloads)")])
     per_point = count_values(base) + sum(max(count_values(v) for v in values)
@@ -123,7 +127,7 @@ def _check_axes(spec: WorkloadSpec, base: dict[str, Any], file: str) -> None:
                 except TypeError:
                     text = ""
                 if not _ID_SAFE.match(text):
-                    problems.append(Problem(file, where, f"value {value!r} cannot form a point id "
+                    problems.append(Problem(file, where, f"value {shorten(repr(value))} cannot form a point id "
                                             "(letters, digits and ._=,+- only)"))
     if problems:
         raise InputError(problems)
@@ -132,7 +136,7 @@ def _check_axes(spec: WorkloadSpec, base: dict[str, Any], file: str) -> None:
 def _combinations(spec: WorkloadSpec) -> list[dict[str, Any]]:
     """The overrides of every point: the product over axes, zipped within a group."""
     positions = [
-        [{path: values[i] for path, values in axis.items()} for i in range(len(next(iter(axis.values()))))]
+        [{path: values[i] for path, values in axis.items()} for i in range(_axis_length(axis))]
         for axis in spec.sweep_axes()
     ]
     combos = []

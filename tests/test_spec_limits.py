@@ -12,7 +12,8 @@ import pytest
 from test_spec import SMOKE, problems_of, smoke_doc, write
 
 from harness.cli import main
-from recscale.limits import MAX_CTR, MAX_TEACHER_SCALE, MAX_YAML_BYTES, MIN_CTR
+from harness.runner import eval_schedule
+from recscale.limits import MAX_CTR, MAX_TEACHER_SCALE, MAX_YAML_BYTES, MIN_CTR, MIN_EVAL_EVERY
 from recscale.load import load_workload
 from recscale.strict_yaml import read_yaml
 from reference.data.synthetic import SyntheticConfig, build_teacher
@@ -101,6 +102,12 @@ def test_large_sweep_is_refused_before_it_is_expanded(tmp_path: Path) -> None:
     (line,) = problems_of(write(tmp_path, doc))
     assert "100 x 100 x 10 x 10 = 1,000,000 points" in line
     assert time.monotonic() - started < 5  # a million points would take minutes to expand
+
+
+def test_the_smallest_eval_every_bounds_the_evaluations() -> None:
+    """eval_every 1e-300 hung the run (a schedule of 1e300 evaluations); at the bound, 10,000 at most."""
+    steps = eval_schedule(10**9, MIN_EVAL_EVERY)
+    assert len(steps) == 10_000 and max(steps) == 10**9
 
 
 @pytest.mark.parametrize(("ctr", "scale"), [(MIN_CTR, MAX_TEACHER_SCALE), (MAX_CTR, MAX_TEACHER_SCALE)])

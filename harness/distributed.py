@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as torch_dist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,15 @@ class Distributed:
         value = torch.tensor([int(flag)])
         torch_dist.all_reduce(value, op=torch_dist.ReduceOp.MAX)
         return bool(value.item())
+
+    def from_main(self, value: T) -> T:
+        """Rank 0's `value` on every rank: a decision (skip a finished run, a run failed) is taken once,
+        by rank 0, so that the ranks never fall out of step."""
+        if self.world_size == 1:
+            return value
+        box: list[object] = [value if self.is_main else None]
+        torch_dist.broadcast_object_list(box, src=0)
+        return box[0]  # type: ignore[return-value]
 
     def barrier(self) -> None:
         if self.world_size > 1:

@@ -32,11 +32,10 @@ import torch
 from coo_backend import build_coo_model  # bench/ is on the path when this file runs as a script
 from torch import nn
 
-from harness.paths import resolve_workload
 from harness.runner import RunConfig, train_run
 from recscale.accounting import embedding_bytes_per_example, train_flops_per_example
 from recscale.cardinalities import CRITEO_1TB_MULTI_HOT_SIZES
-from recscale.load import load_points, load_workload
+from recscale.load import load_points, load_workload, resolve_workload
 from recscale.spec import WorkloadSpec
 from reference.data.batch import Batch
 from reference.data.loader import open_dataset

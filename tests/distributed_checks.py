@@ -31,7 +31,9 @@ from reference.model.dlrm import build_model
 
 TINY = Path(__file__).resolve().parent / "fixtures" / "workloads" / "tiny.yaml"
 EVAL_BATCH = 333  # does not divide the 2048 eval rows, and its slices differ in size between ranks
-ROUNDING = 1e-5  # a DLRM scoring half a batch may round differently from one scoring all of it
+# A DLRM scoring a slice of a batch may round differently from one scoring all of it (another matmul
+# shape), and a freshly initialised one scores many rows almost alike, so a few AUC pairs may flip.
+ROUNDING = 1e-4
 
 
 class RowWise(torch.nn.Module):
@@ -98,7 +100,7 @@ def check_evaluation(dist: Distributed, dataset: Dataset, point: Point, device: 
     metrics = evaluate(dlrm, dataset, EVAL_BATCH, device, dist)
     assert dist.from_main(metrics) == metrics  # every rank holds rank 0's dict
     same = metrics == alone_metrics if dist.world_size == 1 else all(
-        math.isclose(metrics[k], alone_metrics[k], rel_tol=ROUNDING) for k in alone_metrics)
+        math.isclose(metrics[k], alone_metrics[k], abs_tol=ROUNDING) for k in alone_metrics)
     assert same, (metrics, alone_metrics)
 
 
@@ -113,7 +115,7 @@ def check_train_run(dist: Distributed, point: Point, config: RunConfig) -> None:
     assert grouped is not None and alone is not None and grouped.final is not None and alone.final is not None
     assert grouped.samples_seen == alone.samples_seen and grouped.harness.world_size == 1
     assert len(grouped.curve) == len(alone.curve) and grouped.final.ne < 1.0
-    assert abs(grouped.final.ne - alone.final.ne) < ROUNDING * 100, (grouped.final, alone.final)
+    assert abs(grouped.final.ne - alone.final.ne) < ROUNDING * 10, (grouped.final, alone.final)
 
 
 def main() -> None:

@@ -56,6 +56,8 @@ tables of up to 8 MB per feature (about 115 MB in all for the Kaggle vocabularie
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -241,13 +243,20 @@ class Teacher:
                    labels=torch.empty(count, dtype=torch.int32, device=device),
                    probs=torch.empty(count, dtype=torch.float64, device=device),
                    missing=torch.empty((count, cfg.num_dense), dtype=torch.bool, device=device) if missing else None)
+        with _one_cpu_thread(device):
+            self._fill(out, tables, split, start)
+        return out
+
+    def _fill(self, out: Rows, tables: _OnDevice, split: int, start: int) -> None:
+        """Rows [start, start + len(out)) of a split into `out`, chunk by chunk (CHUNK_ROWS)."""
+        device, count = tables.table.device, out.labels.numel()
         streams: dict[int, _Stream] = {}
         chunk, done = CHUNK_ROWS.get(device.type, CHUNK_ROWS["cuda"]), 0
         while done < count:
             epoch, offset = divmod(start + done, EPOCH_ROWS)
             n = min(chunk, count - done, EPOCH_ROWS - offset)
             if epoch not in streams:
-                streams[epoch] = _Stream.of(cfg, split, epoch, device)
+                streams[epoch] = _Stream.of(self.config, split, epoch, device)
             drawn = _draw(tables, streams[epoch], torch.arange(offset, offset + n, device=device))
             probs = torch.sigmoid(drawn.logit + _dense_logit(tables, drawn.dense) + self.bias)
             rows = slice(done, done + n)
@@ -258,25 +267,42 @@ class Teacher:
             if out.missing is not None:
                 torch.logical_not(drawn.present.T, out=out.missing[rows])
             done += n
-        return out
 
     def calibrate(self) -> Teacher:
         """Solve the dense standardisation and the bias on a fixed calibration sample (on the CPU)."""
-        tables, chunk = self.on("cpu"), CHUNK_ROWS["cpu"]
-        stream = _Stream.of(self.config, CALIBRATION_STREAM, 0, torch.device("cpu"))
-        parts = [_draw(tables, stream, torch.arange(first, min(first + chunk, CALIBRATION_ROWS)))
-                 for first in range(0, CALIBRATION_ROWS, chunk)]
+        tables, chunk, cpu = self.on("cpu"), CHUNK_ROWS["cpu"], torch.device("cpu")
+        stream = _Stream.of(self.config, CALIBRATION_STREAM, 0, cpu)
+        with _one_cpu_thread(cpu):
+            parts = [_draw(tables, stream, torch.arange(first, min(first + chunk, CALIBRATION_ROWS)))
+                     for first in range(0, CALIBRATION_ROWS, chunk)]
         dense, z_cat = torch.cat([p.dense for p in parts], dim=1), torch.cat([p.logit for p in parts])
         x = np.log1p(np.maximum(dense.T.numpy(), 0).astype(np.float64))
         self.dense_mean = x.mean(0)
         self.dense_std = np.maximum(x.std(0), 1e-3)
         self._devices.clear()  # their dense weights are out of date
-        z = (z_cat + _dense_logit(self.on("cpu"), dense)).numpy()
+        with _one_cpu_thread(cpu):
+            z = (z_cat + _dense_logit(self.on("cpu"), dense)).numpy()
         target = self.config.ctr
         bias = brentq(lambda b: float(np.mean(_sigmoid(b + z))) - target, -60.0, 60.0, xtol=1e-14)
         # z may differ in its last bits on another CPU (its log/exp): the rounded bias does not
         self.bias = round(bias * 2.0**24) / 2.0**24
         return self
+
+
+@contextmanager
+def _one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """On the CPU, torch's intra-op threads for the generator's operations: one. They are small (a
+    chunk fits the caches), so more threads cost more than they give (on a loaded machine, ten times
+    more); a CPU's cores generate in parallel as processes (reference/data/generate.py)."""
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)

@@ -44,14 +44,14 @@ for s in $STEPS; do
       step env 60 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv; \
         $PY -c 'import torch, sys; print(sys.version); print(torch.__version__, torch.version.cuda, \
         torch.cuda.get_device_name(0)); import triton; print(\"triton\", triton.__version__)'" ;;
-    tests)
-      step tests 240 $PY -m pytest -q -p no:cacheprovider -o addopts="" -m "not slow" \
-        tests/test_model_tbe_cuda.py tests/test_model.py tests/test_model_tbe.py tests/test_data_synthetic.py \
-        tests/test_runner_cuda.py ;;
+    tests)  # every CUDA test: the TBE kernels, the generator on CPU vs CUDA, collectives under NCCL
+      step tests "${TESTS_LIMIT:-150}" $PY -m pytest -q -p no:cacheprovider -o addopts="" -m "not slow" -k cuda \
+        tests/test_model_tbe_cuda.py tests/test_model.py tests/test_data_counter_hash.py tests/test_data_synthetic.py \
+        tests/test_runner_distributed.py ;;
     bench)
-      step bench 330 $PY bench/bench_gpu.py ;;
+      step bench "${BENCH_LIMIT:-330}" $PY bench/bench_gpu.py ${BENCH_ARGS:-} ;;
     data)
-      step data 120 $PY bench/bench_data.py --device cuda ;;
+      step data "${DATA_LIMIT:-120}" $PY bench/bench_data.py --device cuda ${DATA_ARGS:-} ;;
     e2e)
       rm -rf "$WORK/e2e-sub"
       step e2e 240 bash -c "$RECSCALE run smoke --submission $WORK/e2e-sub --device cuda --backend torch \

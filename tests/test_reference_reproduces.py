@@ -178,8 +178,9 @@ def _wide_vector_features() -> list[str]:
 @pytest.mark.skipif(not _wide_vector_features(), reason="no AVX-512 here: nothing to switch off")
 def test_outputs_agree_on_an_emulated_older_cpu(tmp_path: Path) -> None:
     # numpy's AVX-512 kernels off (its exp/log/sums then round differently) and OpenBLAS's Haswell kernels
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(_wide_vector_features()),
-           "OPENBLAS_CORETYPE": "Haswell", "PYTHONPATH": str(REPO)}
+           "OPENBLAS_CORETYPE": "Haswell", "PYTHONPATH": path}
     done = subprocess.run([sys.executable, "-c", OTHER_CPU_SCRIPT, str(tmp_path)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

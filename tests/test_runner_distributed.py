@@ -66,7 +66,8 @@ def agree(tmp_path: Path, device: str) -> None:
 
 def checks(tmp_path: Path, processes: int, device: str) -> None:
     command = [*launcher(processes), str(CHECKS), "--device", device, "--data-root", str(tmp_path / "data")]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # The repository first, then whatever the environment already adds (packages installed with --target).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("every check passed") == processes, done.stdout

@@ -147,7 +147,7 @@ def test_outputs_agree_under_another_blas_thread_count(tmp_path: Path, monkeypat
     # another BLAS thread count splits and orders the sums differently: what another machine does
     monkeypatch.setattr(blas, "FIT_THREADS", 2)
     # the figures are laid out but not rasterised (most of the time of a run): the test above draws them
-    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1])
+    monkeypatch.setattr(plots, "save", lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1])
     leaderboard, report = regenerate(tmp_path)
     assert_leaderboard_reproduced(leaderboard, drawn=False)
     assert_report_reproduced(report, drawn=False)
@@ -159,7 +159,7 @@ import sys
 import matplotlib.pyplot as plt
 from harness.cli import main
 from harness.score.render import plots
-plots._save = lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1]
+plots.save = lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1]
 out = sys.argv[1]
 sys.exit(main(["score", "submissions", "--out", out + "/leaderboard"])
          or main(["report", "submissions/reference-cpu", "--out", out + "/report"]))

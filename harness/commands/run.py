@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import platform
 from pathlib import Path
 
@@ -11,9 +12,10 @@ from harness.check import check_submission
 from harness.distributed import Distributed
 from harness.runner import RunConfig
 from harness.submission import run_sweep
-from recscale.errors import InputError
+from recscale.errors import InputError, Problem
 from recscale.layout import RESULTS_DIR, safe_name
 from recscale.load import resolve_workload
+from reference.model.parallel import require_shardable
 
 DEMO_SUBMISSION = Path("runs") / "demo"
 
@@ -57,8 +59,17 @@ def config_from(args: argparse.Namespace) -> RunConfig:
     )
 
 
+def processes_fit(config: RunConfig) -> None:
+    """Several processes (torchrun) need a backend that shards its tables: refused before anything starts."""
+    try:
+        require_shardable(config.backend, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError as err:
+        raise InputError([Problem("--backend", "", str(err))]) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    processes_fit(config)
     dist = Distributed.from_env(config.device)
     try:
         outcome = run_sweep(resolve_workload(args.workload), args.submission, config, args.points, args.seeds,

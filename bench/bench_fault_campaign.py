@@ -229,6 +229,7 @@ def kill_case(settings: Settings, tally: Tally, number: int, full_s: float, rng:
         if ran.code is not None and (failure := ran.failure()) is not None:
             tally.add("kill", failure, f"{number}", ran.err[-400:])
     finished = results_of(sub)
+    tally.add("kill/moment", f"{len(finished)} of 4 runs finished" if kills else "no kill: the sweep ended first")
     resumed = launch(settings, tally, argv, folder, timeout=900)
     if (failure := resumed.failure()) is not None or resumed.code != 0:
         tally.add("kill", failure or "not clean", f"{number}", resumed.text[-400:])

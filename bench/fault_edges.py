@@ -1,7 +1,8 @@
 """Edge cases for `recscale score` and `recscale report` (bench/bench_fault_campaign.py): empty
 folders, one run, every run diverged or aborted, one point, mixed divisions, several systems,
-one bad submission among good ones, odd --out places. Each names the exit codes it may end with and
-what the output must say; none may end in a traceback, hang or write outside its --out.
+one bad submission among good ones, odd --out places; and a few for `run` and `data` (a file where
+a folder must be, a data set's manifest that cannot be read). Each names the exit codes it may end
+with and what the output must say; none may end in a traceback, hang or write outside its --out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from recscale.load import load_points
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "workloads" / "smoke.yaml"
+TINY = str(REPO / "tests" / "fixtures" / "workloads" / "tiny.yaml")
 FAST = ["--no-references", "--bootstrap", "50"]  # fits are not what is tested: fewer resamples
 
 
@@ -111,6 +113,23 @@ def _unreadable(case: Path) -> None:
     os.chmod(bad / "results", 0)
 
 
+def _a_file(case: Path) -> None:
+    (case / "afile").write_text("x")
+
+
+def _manifest(text: str | None = None, mode: int | None = None, folder: bool = False) -> Callable[[Path], None]:
+    """A data set folder `ds` whose manifest.json holds `text`, has `mode`, or is a folder."""
+    def make(case: Path) -> None:
+        (case / "ds").mkdir()
+        if folder:
+            (case / "ds" / "manifest.json").mkdir()
+            return
+        (case / "ds" / "manifest.json").write_text(text or "{}")
+        if mode is not None:
+            os.chmod(case / "ds" / "manifest.json", mode)
+    return make
+
+
 def _two_workloads(case: Path) -> None:
     root = _sub(case, "a")
     make_submission(root, REPO / "workloads" / "study-embedding-dim.yaml")
@@ -166,6 +185,23 @@ EDGES: list[Edge] = [
                                           ["report", "root/a", "--out", "out/x", *FAST]), frozenset({2}), ("out",)),
     Edge("report-on-a-file", _with(lambda c: (c / "root").mkdir() or (c / "root" / "a").write_text("x"), report()),
          frozenset({2}), ("root/a",)),
+    Edge("run-data-root-a-file", _with(_a_file, ["run", TINY, "--submission", "sub", "--data-root", "afile",
+                                                 "--backend", "torch", "--no-progress"]), frozenset({2}),
+         ("--data-root", "afile")),
+    Edge("run-data-root-under-a-file", _with(_a_file, ["run", TINY, "--submission", "sub", "--data-root", "afile/d",
+                                                       "--backend", "torch", "--no-progress"]), frozenset({2}),
+         ("--data-root",)),
+    Edge("data-info-on-a-file", _with(_a_file, ["data", "info", "afile"]), frozenset({2}), ("not a data set",)),
+    Edge("data-verify-on-a-file", _with(_a_file, ["data", "verify", "afile"]), frozenset({2}), ("not a data set",)),
+    Edge("data-info-missing", _with(lambda c: None, ["data", "info", "nowhere"]), frozenset({2}), ("nowhere",)),
+    Edge("data-verify-manifest-5000-digits", _with(_manifest('{"a": ' + "1" * 5000 + "}"), ["data", "verify", "ds"]),
+         frozenset({2}), ("ds/manifest.json",)),
+    Edge("data-verify-manifest-1e999", _with(_manifest('{"a": 1e999}'), ["data", "verify", "ds"]), frozenset({2}),
+         ("ds/manifest.json",)),
+    Edge("data-info-manifest-unreadable", _with(_manifest(mode=0), ["data", "info", "ds"]), frozenset({2}),
+         ("ds/manifest.json",), unprivileged=True),
+    Edge("data-info-manifest-a-folder", _with(_manifest(folder=True), ["data", "info", "ds"]), frozenset({2}),
+         ("ds/manifest.json",)),
     Edge("score-missing-mlperf", _with(lambda c: None, ["score", "--mlperf", "nowhere", "--out", "out"]),
          frozenset({2}), ("nowhere",)),
     Edge("score-nothing-given", _with(lambda c: None, ["score", "--out", "out"]), frozenset({2}), ("--mlperf",)),

@@ -60,7 +60,7 @@ class Ran:
             return "traceback"
         if self.code == 3:
             return "os error"
-        return "traceback" if "Traceback (most recent call last)" in self.err else None
+        return "traceback" if "Traceback (most recent call last)" in self.text else None
 
 
 class Child:

@@ -46,8 +46,9 @@ class LogWriteError(OSError):
 def _write_error(path: str, err: BaseException | None) -> LogWriteError:
     code = getattr(err, "errno", None) or errno.EIO
     why = getattr(err, "strerror", None) or str(err) or type(err).__name__
-    return LogWriteError(code, f"cannot write the run log {path}: {why}; the run was stopped (its folder has no "
-                         "result.json: free the space and run the same command again to redo it)")
+    return LogWriteError(code, f"cannot write the run log {path}: {why}; the run was stopped and has no "
+                         "result.json: once the log can be written (space freed, permissions fixed), the same "
+                         "command redoes it")
 
 
 class _StrictFileHandler(logging.FileHandler):

@@ -24,7 +24,8 @@ CORE = [
     "link-result-outside", "permission-result-000", "extra-tmp-leftover", "empty-point-folder",
     "relabel-copy-over-second-seed", "hash-manifest-zero", "control-read-only",
 ]
-EDGES = ["score-one-failing-one-good", "score-out-is-a-file", "report-all-diverged-open", "score-empty-root"]
+EDGES = ["score-one-failing-one-good", "score-out-is-a-file", "report-all-diverged-open", "score-empty-root",
+         "run-data-root-a-file", "data-info-on-a-file", "data-verify-manifest-5000-digits"]
 
 
 def settings(work: Path) -> campaign.Settings:

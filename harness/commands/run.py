@@ -12,6 +12,7 @@ from harness.distributed import Distributed
 from harness.runner import RunConfig
 from harness.submission import run_sweep
 from recscale.errors import InputError
+from recscale.io import folder_to_write
 from recscale.layout import RESULTS_DIR, safe_name
 from recscale.load import resolve_workload
 
@@ -58,6 +59,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    folder_to_write(args.data_root, "--data-root")
     config = config_from(args)
     dist = Distributed.from_env(config.device)
     try:

@@ -11,6 +11,7 @@ from harness.score.fits.records import DEFAULT_BOOT, DEFAULT_LEVEL, FitSettings
 from harness.score.inputs import CheckInputs
 from harness.score.leaderboard.score import score
 from recscale.errors import InputError, Problem
+from recscale.io import folder_to_write
 
 
 def count_arg(text: str) -> int:
@@ -40,18 +41,6 @@ def fit_settings(args: argparse.Namespace) -> FitSettings:
     return FitSettings(n_boot=args.bootstrap, seed=args.seed, level=args.level)
 
 
-def output_folder(path: Path) -> Path:
-    """--out: a folder that exists or can be made; InputError when a file stands where a folder must be
-    (found before any work is done, not when the first plot is written)."""
-    for part in (path, *path.parents):
-        if part.is_dir():
-            break
-        if part.exists() or part.is_symlink():
-            raise InputError([Problem(str(path), "--out", f"{part} is a file, not a folder: give a folder to "
-                                      "write into")])
-    return path
-
-
 def check_inputs(args: argparse.Namespace) -> CheckInputs:
     """The checker's inputs from the command line; every path given must exist."""
     problems = [Problem(str(path), "--workloads", "no such workload file or folder")
@@ -68,7 +57,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise InputError([Problem("recscale score", "", "give a submissions folder, --mlperf DIR, or both")])
     if args.root is not None and not args.root.is_dir():
         raise InputError([Problem(str(args.root), "", "no such folder")])
-    out = output_folder(args.out or Path("leaderboard"))
+    out = folder_to_write(args.out or Path("leaderboard"), "--out")
     if args.mlperf_round and not args.mlperf:
         raise InputError([Problem("--mlperf-round", "", "give the MLPerf results with --mlperf DIR")])
     outcome = score(args.root, out, mlperf=args.mlperf or [], inputs=check_inputs(args), settings=fit_settings(args),

@@ -32,11 +32,10 @@ import torch
 from coo_backend import build_coo_model  # bench/ is on the path when this file runs as a script
 from torch import nn
 
-from harness.paths import resolve_workload
 from harness.runner import RunConfig, train_run
 from recscale.accounting import embedding_bytes_per_example, train_flops_per_example
 from recscale.cardinalities import CRITEO_1TB_MULTI_HOT_SIZES
-from recscale.load import load_points, load_workload
+from recscale.load import load_points, load_workload, resolve_workload
 from recscale.spec import WorkloadSpec
 from reference.data.batch import Batch
 from reference.data.loader import open_dataset
@@ -46,6 +45,7 @@ from reference.model.optim import build_optimizer
 
 REPO = Path(__file__).resolve().parent.parent
 PRECISIONS = ("fp32", "tf32", "bf16")
+GRAPHED = "tbe+graphs"  # the variant whose dense part replays CUDA graphs, captured per batch size and precision
 MEASUREMENT_S = 2.0  # about the longest one measurement (warm-up + timed steps) may take
 # Goals of issue 12 (H200, samples/s): (config, precision) -> figure the best torch kernel must reach.
 GOALS = {("data-gpu-16k", "fp32"): 5.0e6, ("dcnv2-1hot", "bf16"): 3.0e6, ("dcnv2-1hot", "tf32"): 1.6e6,
@@ -117,6 +117,8 @@ def variants(device: torch.device) -> dict[str, Callable[[WorkloadSpec], tuple[n
         return model, build_optimizer(model, spec.training.optimizer)
 
     built: dict[str, Callable[[WorkloadSpec], tuple[nn.Module, Any]]] = {}
+    if device.type == "cuda":  # the dense part as CUDA graphs (reference/model/cuda_graphs.py), best kernel
+        built[GRAPHED] = tbe("triton" if tbe_triton.available() else "atomic")
     if device.type == "cuda" and tbe_triton.available():
         built["tbe-triton"] = tbe("triton")
     built["tbe-sorted"], built["tbe-atomic"] = tbe("sorted"), tbe("atomic")
@@ -219,11 +221,15 @@ def measure(config_list: list[Config], precisions: list[str], device: torch.devi
             for config in group:
                 for name in precisions:
                     try:
+                        if variant == GRAPHED:
+                            with precision(name, device):
+                                model.capture_graphs(config.batch_size, torch.bfloat16 if name == "bf16" else None)
                         step_s = seconds_per_step(model, optimizer, batches[config.name], name, warmup, steps)
                         rows.append(Row(config, name, variant, step_s))
                     except (RuntimeError, NotImplementedError) as error:  # e.g. out of memory, no bf16 kernel
                         rows.append(Row(config, name, variant, None, f"failed: {str(error)[:70]}"))
-                    print(f"  measured {config.name} {name} {variant}", flush=True)
+                    rate = f"{rows[-1].samples_per_s:,.0f} samples/s" if rows[-1].step_s else rows[-1].note
+                    print(f"  measured {config.name} {name} {variant}: {rate}", flush=True)
             del model, optimizer
             _free(device)
         del batches
@@ -273,6 +279,8 @@ def determinism(config: Config, device: torch.device, steps: int = 4) -> None:
         try:
             for _ in range(2):
                 model, optimizer = build(spec)
+                if variant == GRAPHED:
+                    model.capture_graphs(small.batch_size)
                 losses = [train_step(model, optimizer, batches[i % len(batches)], "fp32") for i in range(steps)]
                 tables = torch.cat([t.detach().reshape(-1) for t in model.sparse_arch.tables()])
                 runs.append((torch.stack(losses).cpu(), tables.cpu()))

@@ -89,18 +89,40 @@ def seed_everything(seed: int) -> None:
 
 def evaluate(model: torch.nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
              dist: Distributed) -> dict[str, float]:
-    """Every metric over the whole eval set (every rank's share gathered before computing them)."""
+    """Every metric over the whole eval set, the same on every rank: rank 0 computes them (exact AUC
+    needs every score in one place) and sends the small dict to the other ranks."""
+    rows = eval_scores(model, dataset, batch_size, device, dist)
+    metrics = None if rows is None else evaluate_logits(rows[:, 0], rows[:, 1])
+    return dist.from_main(metrics)  # type: ignore[return-value]
+
+
+def eval_scores(model: torch.nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
+                dist: Distributed) -> torch.Tensor | None:
+    """[N, 2] (logit, label) of the whole eval set in file order, on the CPU, on rank 0; None elsewhere.
+
+    Each rank scores its slice of every eval batch and keeps the scores on its device; rank 0 alone
+    receives them (one gather, not every logit to every rank) and puts them back in file order, so
+    that the metrics are computed from the same rows in the same order as by one process."""
     model.eval()
-    logits, labels = [], []
+    scored, counts = [], []
     with torch.no_grad():
         for batch in dataset.eval_batches(batch_size, rank=dist.rank, world_size=dist.world_size):
             batch = batch.to(device)
-            logits.append(model(batch).float().cpu())
-            labels.append(batch.labels.cpu())
+            scored.append(torch.stack([model(batch).float().flatten(), batch.labels.float()], dim=1))
+            counts.append(batch.size)
     model.train()
-    all_logits = dist.gather_cat(torch.cat(logits))
-    all_labels = dist.gather_cat(torch.cat(labels))
-    return evaluate_logits(all_logits, all_labels)
+    parts = dist.gather_to_main(torch.cat(scored))
+    sizes = dist.gather_to_main(torch.tensor(counts, dtype=torch.int64))
+    if parts is None or sizes is None:
+        return None
+    return in_file_order(parts, sizes).cpu()
+
+
+def in_file_order(parts: list[torch.Tensor], sizes: list[torch.Tensor]) -> torch.Tensor:
+    """The single-process row order from each rank's rows: rank r holds its slice of every eval batch in
+    turn (sizes[r][b] rows of batch b), and a batch is its ranks' slices in rank order."""
+    slices = [part.split(size.tolist()) for part, size in zip(parts, sizes, strict=True)]
+    return torch.cat([piece for batch in zip(*slices, strict=True) for piece in batch])
 
 
 def stack_of(config: RunConfig, dist: Distributed) -> HarnessInfo:
@@ -146,7 +168,8 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
         seed_everything(seed)
         device = dist.device(config.device)
         dataset = open_dataset(spec, config.data_root)
-        model, optimizer = build_trainable(spec, config.backend, device, seed, dist.world_size)
+        model, optimizer = build_trainable(spec, config.backend, device, seed, dist.world_size,
+                                           dist.local_world_size)
         log_hyperparameters(log, point, seed, stack_of(config, dist))
         log.event(keys.BAYES, dataset.bayes())
         batch_size, rows = spec.training.batch_size, spec.data.train_rows

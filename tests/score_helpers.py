@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from recscale.io import atomic_write_json, sha256_file
 from recscale.layout import RunKey, SubmissionLayout
@@ -120,6 +121,23 @@ def make_record(point: Point, seed: int, *, law: Law = Law(), noise: float = 0.0
 
 def synthetic_points(workload: Path = SYNTHETIC) -> list[Point]:
     return load_points(workload)[1]
+
+
+def grid_points(root: Path, fractions: Sequence[float], dims: Sequence[int], *, workload: str = "grid",
+                train_samples: int = 4_000_000) -> list[Point]:
+    """An N x D grid: the synthetic scaling workload's data fractions x embedding dims (the bottom MLP's output
+    moving with the dim), written to `root` as its own workload."""
+    spec = yaml.safe_load(SYNTHETIC.read_text(encoding="utf-8"))
+    spec["id"] = workload
+    spec["data"]["train_samples"] = train_samples
+    spec["sweep"] = {"data.fraction": list(fractions),
+                     "size": {"model.embedding.dim": list(dims), "model.bottom_mlp": [[64, d] for d in dims]}}
+    if len(dims) == 1:
+        spec["model"]["embedding"]["dim"], spec["model"]["bottom_mlp"] = dims[0], [64, dims[0]]
+        spec["sweep"] = {"data.fraction": list(fractions)}
+    file = root / f"{workload}.yaml"
+    file.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return load_points(file)[1]
 
 
 def make_records(points: Sequence[Point], seeds: Sequence[int] = (0,), **kwargs: object) -> list[RunResult]:

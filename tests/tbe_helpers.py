@@ -153,5 +153,10 @@ def triton_against_pytorch(batch: Batch, tables: dict[str, TableBatchedEmbedding
     apply_update(reference.weights, reference.state, segments.rows, segment_sums(grad, segments), reference.update)
     tbe_triton.segment_update(grad, segments, fused.weights, fused.state, fused.update)
     torch.testing.assert_close(fused.weights, reference.weights, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(fused.state, reference.state, rtol=1e-4, atol=1e-5)
+    # The optimizer state squares the summed gradient of a row: summed in another order, a row hit n
+    # times by random-sign gradients (|sum| ~ sqrt(n) of its terms) differs by up to about n ulps of its
+    # terms, sqrt(n) x n x 6e-8 relative to the sum. Measured on an H200: 6e-4 for rows hit ~2,700 times.
+    hits = int((segments.offsets[1:] - segments.offsets[:-1]).max())
+    state_rtol = max(1e-4, hits**1.5 * 6e-8)
+    torch.testing.assert_close(fused.state, reference.state, rtol=state_rtol, atol=1e-5)
     return segments

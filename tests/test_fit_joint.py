@@ -106,8 +106,9 @@ def test_an_unconverged_fit_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fit.n_boot_converged == 0 and fit.interval("beta") is None
     summary = summarize_joint(fit, k=6.0)
     assert summary.status == "not_converged" and summary.compute_optimal is None
-    assert summary.no_interval == {"e": "too_few_resamples", "alpha": "too_few_resamples",
-                                   "beta": "too_few_resamples"}
+    # a fit that is not a law is never quoted: no resamples are refitted for it
+    assert summary.no_interval == {"e": "not_a_law", "alpha": "not_a_law", "beta": "not_a_law"}
+    assert summary.n_boot == 0
 
 
 def test_a_law_has_its_split_and_intervals() -> None:

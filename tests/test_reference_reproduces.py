@@ -147,7 +147,7 @@ def test_outputs_agree_under_another_blas_thread_count(tmp_path: Path, monkeypat
     # another BLAS thread count splits and orders the sums differently: what another machine does
     monkeypatch.setattr(blas, "FIT_THREADS", 2)
     # the figures are laid out but not rasterised (most of the time of a run): the test above draws them
-    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1])
+    monkeypatch.setattr(plots, "save", lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1])
     leaderboard, report = regenerate(tmp_path)
     assert_leaderboard_reproduced(leaderboard, drawn=False)
     assert_report_reproduced(report, drawn=False)
@@ -159,7 +159,7 @@ import sys
 import matplotlib.pyplot as plt
 from harness.cli import main
 from harness.score.render import plots
-plots._save = lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1]
+plots.save = lambda fig, out, stem: (plt.close(fig), [f"{stem}.svg", f"{stem}.png"])[1]
 out = sys.argv[1]
 sys.exit(main(["score", "submissions", "--out", out + "/leaderboard"])
          or main(["report", "submissions/reference-cpu", "--out", out + "/report"]))
@@ -178,8 +178,9 @@ def _wide_vector_features() -> list[str]:
 @pytest.mark.skipif(not _wide_vector_features(), reason="no AVX-512 here: nothing to switch off")
 def test_outputs_agree_on_an_emulated_older_cpu(tmp_path: Path) -> None:
     # numpy's AVX-512 kernels off (its exp/log/sums then round differently) and OpenBLAS's Haswell kernels
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(_wide_vector_features()),
-           "OPENBLAS_CORETYPE": "Haswell", "PYTHONPATH": str(REPO)}
+           "OPENBLAS_CORETYPE": "Haswell", "PYTHONPATH": path}
     done = subprocess.run([sys.executable, "-c", OTHER_CPU_SCRIPT, str(tmp_path)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

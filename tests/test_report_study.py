@@ -169,6 +169,26 @@ def test_summary_says_data_scales_best(planted) -> None:
     assert "indicative only" in interaction  # dcn has 3 sizes: no interval to compare with
 
 
+def test_verdicts_name_the_numbers_they_rest_on(planted) -> None:
+    group = planted[1].groups[0]
+    verdicts = {v.question: v for v in group.verdicts}
+    assert [v.question for v in group.verdicts] == ["Q1", "Q2", "Q3", "Q4"]
+    assert verdicts["Q1"].answer == "data" and verdicts["Q1"].decided
+    data = next(f for f in group.ranking if f.axis == "data")
+    assert data.return_ci is not None  # exact data: an interval of zero width (up to the rounding) at the estimate
+    assert data.return_ci.lo == pytest.approx(data.fit.return_per_decade, rel=1e-5) == data.return_ci.hi
+    assert f"training samples {data.fit.return_per_decade:.3g} [" in verdicts["Q1"].text
+    # the planted embedding term returns most per decade of its parameters, beyond every other interval
+    assert verdicts["Q2"].answer == "embedding" and "of the four components" in verdicts["Q2"].text
+    for words in ("bottom MLP ", "interaction, wukong ", "top MLP "):
+        assert words in verdicts["Q2"].text
+    # no joint law (one model size on the data axis): the data curve's c, above the floor by the planted terms
+    assert verdicts["Q3"].answer == "above the Bayes NE" and "the data curve's c = " in verdicts["Q3"].text
+    assert not verdicts["Q4"].decided and "N (parameters) takes 1 distinct value" in verdicts["Q4"].text
+    assert group.joint[0].error is not None and group.joint[0].fit is None
+    assert group.planted_floor is not None and group.planted_floor.verdict == "above"
+
+
 def test_summary_picks_a_parameter_axis_that_scales_better(tmp_path: Path) -> None:
     group = _report(study_records(tmp_path, Planted(a_e=40.0, b_e=0.3))).groups[0]
     assert _position(group, "embedding") < _position(group, "data")
@@ -322,3 +342,6 @@ def test_a_fit_on_its_bound_is_listed_never_quoted(tmp_path: Path) -> None:
     readme = study_readme(StudyReport.model_validate(_report(records).model_dump()))
     top_table = readme.split("### Axis: top-MLP parameters")[1].split("###")[0]
     assert "the exponent hit its bound b = 4" in top_table and "x^-4" not in readme
+    q2 = next(v for v in group.verdicts if v.question == "Q2")  # a component without a law decides nothing
+    assert q2.answer == "undecided" and "top MLP: no fit that is a law" in q2.text
+    assert "top MLP" in q2.text.split("(")[0]  # named as what leaves it undecided

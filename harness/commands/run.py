@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import platform
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from harness.check import check_submission
 from harness.distributed import Distributed
 from harness.runner import RunConfig
 from harness.submission import run_sweep
-from recscale.errors import InputError
+from recscale.errors import InputError, Problem
 from recscale.io import folder_to_write
 from recscale.layout import RESULTS_DIR, safe_name
 from recscale.load import resolve_workload
+from reference.model.parallel import require_shardable
 
 DEMO_SUBMISSION = Path("runs") / "demo"
 
@@ -58,9 +60,18 @@ def config_from(args: argparse.Namespace) -> RunConfig:
     )
 
 
+def processes_fit(config: RunConfig) -> None:
+    """Several processes (torchrun) need a backend that shards its tables: refused before anything starts."""
+    try:
+        require_shardable(config.backend, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError as err:
+        raise InputError([Problem("--backend", "", str(err))]) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     folder_to_write(args.data_root, "--data-root")
     config = config_from(args)
+    processes_fit(config)
     dist = Distributed.from_env(config.device)
     try:
         outcome = run_sweep(resolve_workload(args.workload), args.submission, config, args.points, args.seeds,

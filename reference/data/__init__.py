@@ -1,6 +1,9 @@
 """Data: the planted-teacher synthetic generator, real Criteo converters, shards and loaders.
 
-    synthetic.py   the planted teacher and its exact Zipf/heavy-tail sampling (block-deterministic)
+    synthetic.py   the planted teacher: rows of any range, on any device, the same for the same seed
+    counter_hash.py  counter-based random words (exact int64 on every device) and uniforms
+    zipf.py        exact Zipf sampling by inversion (guide table, bisection where needed)
+    dense_profile.py  the Criteo-like heavy-tailed dense counts
     generate.py    parallel, atomic, cached materialisation of a synthetic data set
     criteo.py      vectorised parsing of Criteo TSV logs (Kaggle train.txt, 1TB day_N[.gz])
     convert.py     `recscale data convert`: logs -> shards + manifest (streaming)

@@ -43,7 +43,6 @@ from reference.data.manifest import (
     write_manifest,
 )
 from reference.data.synthetic import (
-    BLOCK_ROWS,
     EVAL_STREAM,
     GENERATOR_VERSION,
     TRAIN_STREAM,
@@ -53,7 +52,7 @@ from reference.data.synthetic import (
 )
 from reference.metrics import evaluate_probs
 
-BLOCKS_PER_TASK = 4
+TASK_ROWS = 1 << 17  # rows a worker generates and writes at a time
 
 
 def data_spec_key(data: DataSpec) -> tuple[str, dict[str, Any]]:
@@ -95,8 +94,8 @@ def _init_worker() -> None:
     _worker["maps"] = {}
 
 
-def _write_blocks(split: _SplitPlan, root: Path, first: int, stop: int) -> None:
-    """Generate blocks [first, stop) of a split into its (pre-allocated) files."""
+def _write_rows(split: _SplitPlan, root: Path, start: int, stop: int) -> None:
+    """Generate rows [start, stop) of a split into its (pre-allocated) files."""
     teacher: Teacher = _worker["teacher"]
     maps = _worker["maps"]
     arrays = {}
@@ -104,24 +103,20 @@ def _write_blocks(split: _SplitPlan, root: Path, first: int, stop: int) -> None:
         if path not in maps:
             maps[path] = np.load(path, mmap_mode="r+")
         arrays[role] = maps[path]
-    for block in range(first, stop):
-        start = block * BLOCK_ROWS
-        n = min(BLOCK_ROWS, split.rows - start)
-        rows = teacher.rows(split.stream, block, n)
-        arrays["dense"][start:start + n] = rows.dense
-        arrays["sparse"][start:start + n] = rows.sparse
-        arrays["labels"][start:start + n] = rows.labels
-        if "probs" in arrays:
-            arrays["probs"][start:start + n] = rows.probs
+    rows = teacher.generate(split.stream, start, stop - start, "cpu")
+    arrays["dense"][start:stop] = rows.dense.numpy()
+    arrays["sparse"][start:stop] = rows.sparse.numpy()
+    arrays["labels"][start:stop, 0] = rows.labels.numpy()
+    if "probs" in arrays:
+        arrays["probs"][start:stop] = rows.probs.numpy()
     for array in arrays.values():
         array.flush()
 
 
 def _tasks(plans: list[_SplitPlan]) -> Iterator[tuple[_SplitPlan, int, int]]:
     for plan in plans:
-        blocks = -(-plan.rows // BLOCK_ROWS)
-        for first in range(0, blocks, BLOCKS_PER_TASK):
-            yield plan, first, min(blocks, first + BLOCKS_PER_TASK)
+        for start in range(0, plan.rows, TASK_ROWS):
+            yield plan, start, min(plan.rows, start + TASK_ROWS)
 
 
 # ----------------------------------------------------------------------------------- generate
@@ -137,7 +132,7 @@ def generate_synthetic(data: DataSpec, out: Path, workers: int | None = None,
     clock = {"start": time.perf_counter()}
     config = SyntheticConfig.from_data_spec(data)
     teacher = build_teacher(config)
-    teacher.table  # noqa: B018 (built before forking, so the workers share it)
+    teacher.on("cpu")  # its tables built before forking, so the workers share them
     plans = [_SplitPlan("train", TRAIN_STREAM, data.train_samples), _SplitPlan("eval", EVAL_STREAM, data.eval_samples)]
     features = len(config.cardinalities)
     id_dtype = np.int32 if max(config.cardinalities) <= 2**31 else np.int64
@@ -156,12 +151,12 @@ def generate_synthetic(data: DataSpec, out: Path, workers: int | None = None,
     try:
         if workers <= 1:
             for plan, first, stop in tasks:
-                _write_blocks(plan, out, first, stop)
+                _write_rows(plan, out, first, stop)
         else:
             # fork, as torch's DataLoader does: workers inherit the teacher, and spawn would re-run an
             # unguarded __main__ (a user's script) in every worker
             with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker) as pool:
-                for done in [pool.submit(_write_blocks, plan, out, first, stop) for plan, first, stop in tasks]:
+                for done in [pool.submit(_write_rows, plan, out, first, stop) for plan, first, stop in tasks]:
                     done.result()
     finally:
         _worker.clear()
@@ -196,7 +191,8 @@ def _finish(out: Path, data: DataSpec, config: SyntheticConfig, teacher: Teacher
         source="synthetic", created_at=utc_now(), recscale_version=__version__, num_dense=config.num_dense,
         cardinalities=list(config.cardinalities), dense_transform="log1p", train=split(plans[0]),
         eval=split(plans[1]),
-        synthetic=SyntheticInfo(generator_version=GENERATOR_VERSION, block_rows=BLOCK_ROWS, data_spec=spec_fields,
+        # block_rows 1: every row is a pure function of its index (reference/data/counter_hash.py)
+        synthetic=SyntheticInfo(generator_version=GENERATOR_VERSION, block_rows=1, data_spec=spec_fields,
                                 teacher_bias=teacher.bias, bayes=QualityMetrics(**bayes), teacher_probs=probs),
     )
     record_verified(out, list(described.values()))

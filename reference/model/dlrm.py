@@ -23,6 +23,7 @@ from torch import nn
 from recscale.interactions import interaction_module
 from recscale.spec import WorkloadSpec
 from reference.data.batch import Batch
+from reference.model.cuda_graphs import DenseHead, GraphedHead, capture
 from reference.model.embeddings import SparseArch, TorchSparseArch
 from reference.model.init import init_dense, init_table
 from reference.model.interactions import interaction_class
@@ -54,13 +55,28 @@ class DLRM(nn.Module):
         self.over_arch = over_arch
         # Scale of the gradient flowing into the tables: 1/N when N processes' sums reach them.
         self.sparse_grad_scale = 1.0
+        # The dense part captured as CUDA graphs (reference/model/cuda_graphs.py), once capture_graphs ran.
+        self._graphed: GraphedHead | None = None
 
     def forward(self, batch: Batch) -> torch.Tensor:
-        dense = self.dense_arch(batch.dense)  # [B, D]
         sparse = self.sparse_arch(batch)  # [B, F, D]
         if self.sparse_grad_scale != 1.0 and sparse.requires_grad:  # see reference/model/parallel.py
             sparse.register_hook(lambda grad: grad * self.sparse_grad_scale)
+        if self._graphed is not None and self._graphed.applies(batch.dense, sparse):
+            return self._graphed(batch.dense, sparse)  # [B]
+        dense = self.dense_arch(batch.dense)  # [B, D]
         return self.over_arch(self.interaction(dense, sparse)).squeeze(1)  # [B]
+
+    def capture_graphs(self, batch_size: int, autocast_dtype: torch.dtype | None = None) -> None:
+        """Replay the dense part of training steps of ``batch_size`` examples as CUDA graphs from now on
+        (one process on CUDA; see reference/model/cuda_graphs.py). ``autocast_dtype``: the dtype of the
+        autocast the training steps run under (None: no autocast)."""
+        device = next(self.dense_arch.parameters()).device
+        if self.sparse_grad_scale != 1.0:
+            raise ValueError("CUDA graphs are for one process: the multi-process gradient hook is not captured")
+        head = DenseHead(self.dense_arch, self.interaction, self.over_arch)
+        self._graphed = capture(head, batch_size, self.dense_arch[0].in_features, self.sparse_arch.num_features,
+                                self.sparse_arch.dim, device, autocast_dtype)
 
     def dense_parameters(self) -> list[nn.Parameter]:
         """Parameters of the bottom MLP, interaction and top MLP (the dense optimizer's)."""

@@ -13,6 +13,17 @@ train the same function as one:
   gradients over ranks (the global mean), but the sharded tables *sum* the gradients that all
   ranks send them, so the gradient flowing into the lookups is scaled by 1/N
   (``DLRM.sparse_grad_scale``) to make the tables see the global mean too.
+
+The planner is told the topology: the world size, how many of those processes share a machine
+(torchrun's LOCAL_WORLD_SIZE: shards are placed so that most all-to-all traffic stays inside a
+machine) and the device with its memory (a GPU's real HBM, not torchrec's 32 GB default).
+
+The ``torch`` backend (reference/model/tbe.py) runs one process only, by decision: its sparse
+optimizer is applied inside backward, so replicated tables would train the same function as one
+process only if every rank all-gathered every other rank's ids and row gradients before each update
+(row-wise Adagrad's state is not linear in the gradient), and every GPU would hold every table. That
+is neither the one-process function for free nor a way to scale; sharding is TorchRec's job.
+``require_shardable`` says so before a run starts.
 """
 
 from __future__ import annotations
@@ -29,31 +40,58 @@ from reference.model.init import init_table
 from reference.model.optim import DLRMOptimizer, build_optimizer
 
 TABLE_KEY = "sparse_arch.embedding_bag_collection.embedding_bags.{}.weight"
+SHARDABLE_BACKENDS = ("torchrec",)
+
+
+def require_shardable(backend: str, world_size: int) -> None:
+    """Refuse several processes on a backend that cannot shard its tables (see the module docstring)."""
+    if world_size > 1 and backend not in SHARDABLE_BACKENDS:
+        raise ValueError(f"several processes ({world_size}) need --backend torchrec (tables sharded by "
+                         f"TorchRec; fbgemm-gpu must be installed); the {backend} backend runs one process")
 
 
 def build_trainable(spec: WorkloadSpec, backend: Backend, device: torch.device, seed: int,
-                    world_size: int = 1) -> tuple[torch.nn.Module, DLRMOptimizer]:
-    """(model, optimizer) for this process: plain with one process, DMP-sharded with several."""
+                    world_size: int = 1, local_world_size: int | None = None) -> tuple[torch.nn.Module, DLRMOptimizer]:
+    """(model, optimizer) for this process: plain with one process, DMP-sharded with several
+    (`local_world_size` of them on this machine; default: all of them)."""
     if world_size == 1:
         model = build_model(spec, backend, device, seed)
         return model, build_optimizer(model, spec.training.optimizer)
-    if backend != "torchrec":
-        raise ValueError("a multi-process run shards its tables with TorchRec's DistributedModelParallel: "
-                         "use --backend torchrec (fbgemm-gpu must be installed)")
-    return _sharded(spec, device, seed, world_size)
+    require_shardable(backend, world_size)
+    return _sharded(spec, device, seed, world_size, local_world_size or world_size)
 
 
-def _sharded(spec: WorkloadSpec, device: torch.device, seed: int,
-             world_size: int) -> tuple[torch.nn.Module, DLRMOptimizer]:
+def topology(world_size: int, local_world_size: int, device: torch.device) -> Any:
+    """The planner's torchrec Topology: processes, processes per machine, device kind and its memory."""
+    from torchrec.distributed.planner.types import (  # lazy: torchrec is optional
+        HardwareConfig,
+        KernelConfig,
+        TopologyFactory,
+        TrainerConfig,
+    )
+
+    if world_size % local_world_size:
+        raise ValueError(f"world size {world_size} is not a whole number of machines of {local_world_size} processes")
+    hbm = torch.cuda.get_device_properties(device).total_memory if device.type == "cuda" else None
+    return TopologyFactory.create_topology(
+        trainer_config=TrainerConfig(world_size=world_size, local_world_size=local_world_size),
+        hardware_config=HardwareConfig(hbm_cap_bytes=hbm),
+        kernel_config=KernelConfig(compute_device=device.type),
+    )
+
+
+def _sharded(spec: WorkloadSpec, device: torch.device, seed: int, world_size: int,
+             local_world_size: int) -> tuple[torch.nn.Module, DLRMOptimizer]:
+    # lazy: torchrec is optional (one-process runs need none of it)
     from torchrec.distributed.embeddingbag import EmbeddingBagCollectionSharder
     from torchrec.distributed.model_parallel import DistributedModelParallel
-    from torchrec.distributed.planner import EmbeddingShardingPlanner, Topology
+    from torchrec.distributed.planner import EmbeddingShardingPlanner
 
     from reference.model.embeddings_torchrec import sharding_constraints
 
     model = build_shardable_model(spec, device, seed)
     model.sparse_grad_scale = 1.0 / world_size
-    planner = EmbeddingShardingPlanner(topology=Topology(world_size=world_size, compute_device=device.type),
+    planner = EmbeddingShardingPlanner(topology=topology(world_size, local_world_size, device),
                                        constraints=sharding_constraints(model.sparse_arch))
     plan = planner.collective_plan(model, [EmbeddingBagCollectionSharder()], dist.GroupMember.WORLD)
     sharded = DistributedModelParallel(model, device=device, plan=plan)

@@ -8,12 +8,16 @@ a, b in {0, 5, .., 25}). Chinchilla runs L-BFGS from every grid point; here the 
 evaluated on the whole grid at once (vectorised) and L-BFGS-B runs from the best `n_starts` of
 them, which finds the same optimum on well-posed data at a fraction of the cost. A fit whose
 L-BFGS-B run did not converge, or whose exponent sits on a bound of [0, 10], is returned with that
-status: reported, never quoted as a law. Bootstrap intervals use the resamples whose refit
-converged, and are withheld when ill-conditioned (:mod:`.resamples`).
+status: reported, never quoted as a law, and not resampled. Bootstrap intervals use the resamples
+whose refit converged, and are withheld when ill-conditioned (:mod:`.resamples`).
 
-Given compute ``C ~ k * N * D``, minimising L gives ``N_opt = G (C/k)^a_N`` and
-``D_opt = G^-1 (C/k)^b_D`` with ``a_N = beta / (alpha + beta)``, ``b_D = alpha / (alpha + beta)`` and
-``G = (alpha A / (beta B))^(1 / (alpha + beta))``.
+The bootstrap resamples the points (each point is the mean of its runs, so a resampled point
+brings its runs with it); a resample that keeps fewer than 3 distinct N or D, or fewer than 5
+distinct points, cannot determine the law and is not refitted.
+
+Given compute ``C = k N^p D``, minimising L gives ``N_opt = G (C/k)^a`` and ``D_opt = C / (k N_opt^p)``
+with ``a = beta / (alpha + p beta)``, ``b = alpha / (alpha + p beta)`` and
+``G = (alpha A / (p beta B))^(1 / (alpha + p beta))`` (:mod:`.allocation`; p = 1 is Chinchilla's).
 """
 
 from __future__ import annotations
@@ -26,15 +30,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 
+from harness.score.fits.allocation import MIN_COST_EXPONENT, params_row, split_exponents
 from harness.score.fits.blas import fit_blas_threads
 from harness.score.fits.power_law import FitError
 from harness.score.fits.records import DEFAULT_LEVEL, FitStatus, NoInterval
-from harness.score.fits.resamples import Resamples, perturbed
+from harness.score.fits.resamples import Resamples, perturbed, resample_counts
 
 HUBER_DELTA = 1e-3
 N_JOINT_PARAMS = 5
 MIN_JOINT_BOOT = 20  # fewer converged resamples than this and no interval is claimed
-VANISHING = 1e-6  # a term smaller than this fraction of L at every point is not measured
+VANISHING = 1e-4  # a term below this fraction of L at every point is not measured (seeds differ by ~1e-3)
 NAMES = ("e", "a", "alpha", "b", "beta")  # the columns of the resample rows
 _EXPONENT_BOUNDS = (0.0, 10.0)
 _EXP_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -45,18 +50,19 @@ _BOUNDS = [(None, None), (None, None), (None, None), _EXPONENT_BOUNDS, _EXPONENT
 
 @dataclass(frozen=True)
 class ComputeOptimal:
-    """The compute-optimal split implied by a joint fit, for ``C = k * N * D``."""
+    """The compute-optimal split implied by a joint fit, for ``C = k N^p D``."""
 
     a_n: float  # N_opt ~ C^a_n
     b_d: float  # D_opt ~ C^b_d
     g: float
-    k: float | None  # FLOPs per parameter per sample, when known
+    k: float | None  # C = k N^p D (None: unknown, then C is in units of k)
+    p: float = 1.0
 
     def n_opt(self, compute: float) -> float:
         return self.g * (compute / (self.k or 1.0)) ** self.a_n
 
     def d_opt(self, compute: float) -> float:
-        return (compute / (self.k or 1.0)) ** self.b_d / self.g
+        return compute / (self.k or 1.0) / self.n_opt(compute) ** self.p
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class JointFit:
     level: float = DEFAULT_LEVEL
     n_boot: int = 0
     resamples: Resamples | None = field(default=None, repr=False, compare=False)  # rows: E, A, alpha, B, beta
+    no_resamples: NoInterval = "not_requested"  # why `resamples` is None
 
     @property
     def n_boot_converged(self) -> int:
@@ -86,20 +93,25 @@ class JointFit:
     def interval_or_why(self, name: str) -> tuple[float, float] | NoInterval:
         """Percentile bootstrap interval of 'e', 'a', 'alpha', 'b' or 'beta', or why there is none."""
         if self.resamples is None:
-            return "not_requested"
+            return self.no_resamples
         return self.resamples.interval(NAMES.index(name), getattr(self, name))
 
     def interval(self, name: str) -> tuple[float, float] | None:
         found = self.interval_or_why(name)
         return found if isinstance(found, tuple) else None
 
-    def compute_optimal(self, k: float | None = None) -> ComputeOptimal | None:
-        """None when either exponent is 0 (that term is flat: no optimum to split)."""
-        if self.alpha <= 0 or self.beta <= 0 or self.a <= 0 or self.b <= 0:
+    def params_row(self) -> NDArray[np.float64]:
+        """(E, A, alpha, B, beta): the layout of the resample rows."""
+        return params_row(self.e, self.a, self.alpha, self.b, self.beta)
+
+    def compute_optimal(self, k: float | None = None, p: float = 1.0) -> ComputeOptimal | None:
+        """The split for ``C = k N^p D``; None when a term is flat (exponent or amplitude 0: no optimum to
+        split) or N costs (nearly) no compute (p below MIN_COST_EXPONENT: no compute-optimal N)."""
+        if self.alpha <= 0 or self.beta <= 0 or self.a <= 0 or self.b <= 0 or p < MIN_COST_EXPONENT:
             return None
-        total = self.alpha + self.beta
-        g = (self.alpha * self.a / (self.beta * self.b)) ** (1.0 / total)
-        return ComputeOptimal(a_n=self.beta / total, b_d=self.alpha / total, g=g, k=k)
+        a_n, b_d = split_exponents(self.params_row(), p)
+        g = (self.alpha * self.a / (p * self.beta * self.b)) ** (1.0 / (self.alpha + p * self.beta))
+        return ComputeOptimal(a_n=float(a_n), b_d=float(b_d), g=g, k=k, p=p)
 
 
 def _logsumexp(terms: NDArray) -> NDArray:
@@ -198,6 +210,23 @@ def _joint_status(theta: NDArray, converged: bool, message: str, log_n: NDArray,
     return "ok", ""
 
 
+def usable_counts(n: NDArray, d: NDArray, n_boot: int, seed: int) -> NDArray:
+    """The bootstrap's resamples of the points (N, D) that can determine a joint law: (B', n) counts.
+
+    Drawn by :func:`.resamples.resample_counts`; a resample with fewer than 3 distinct N or D, or
+    fewer than 5 distinct points, is left out (what :func:`validate_joint` refuses for the data).
+    """
+    counts = resample_counts(n.size, n_boot, seed)
+    drawn = counts > 0
+    keep = drawn.sum(1) >= N_JOINT_PARAMS
+    for values in (n, d):
+        _, level = np.unique(values, return_inverse=True)
+        onehot = np.zeros((values.size, int(level.max()) + 1))
+        onehot[np.arange(values.size), level] = 1.0
+        keep &= ((counts @ onehot) > 0).sum(1) >= 3
+    return counts[keep]
+
+
 def _boot_rows(best: NDArray, log_n: NDArray, log_d: NDArray, log_l: NDArray, counts: NDArray) -> NDArray:
     """(E, A, alpha, B, beta) of every resample whose refit converged: (n_converged, 5)."""
     rows = []
@@ -219,17 +248,56 @@ def _fit_joint(ns: NDArray, ds: NDArray, ls: NDArray, *, n_starts: int, n_boot: 
         theta, value, ok, text = _minimise(start, log_n, log_d, log_l, ones)
         if value < best_loss - 1e-15:
             best, best_loss, converged, message = theta, value, ok, text
-    resamples = None
-    if n_boot > 0:
-        rng = np.random.default_rng(seed)
-        counts = rng.multinomial(ns.size, np.full(ns.size, 1.0 / ns.size), size=n_boot).astype(np.float64)
+    status, note = _joint_status(best, converged, message, log_n, log_d)
+    resamples, no_resamples = None, "not_requested" if n_boot == 0 else "not_a_law"
+    if n_boot > 0 and status == "ok":  # a fit that is no law is never quoted: its intervals are not made
+        counts = usable_counts(ns, ds, n_boot, seed)
         rows = _boot_rows(best, log_n, log_d, log_l, counts)
         checks = tuple(_boot_rows(best, log_n, log_d, np.log(other), counts) for other in perturbed(ls))
         resamples = Resamples(rows, checks, level, MIN_JOINT_BOOT)
     a, b, e, alpha, beta = best
     pred = _logsumexp(np.stack([a - alpha * log_n, b - beta * log_d, np.full_like(log_n, e)]))
-    status, note = _joint_status(best, converged, message, log_n, log_d)
     return JointFit(e=math.exp(e), a=math.exp(a), alpha=float(alpha), b=math.exp(b), beta=float(beta),
                     n_points=int(ns.size), loss=best_loss,
                     rms_log_residual=float(np.sqrt(np.mean((pred - log_l) ** 2))), status=status, status_note=note,
-                    level=level, n_boot=n_boot, resamples=resamples)
+                    level=level, n_boot=n_boot if resamples is not None else 0, resamples=resamples,
+                    no_resamples=no_resamples)
+
+
+@dataclass(frozen=True)
+class JointExtrapolation:
+    """The joint law refitted without the points of largest N x D, predicting them."""
+
+    held: tuple[int, ...]  # indices of the held-out points, largest N x D first
+    observed: tuple[float, ...]
+    predicted: tuple[float, ...]
+
+    @property
+    def rel_error(self) -> tuple[float, ...]:
+        return tuple((p - o) / o for p, o in zip(self.predicted, self.observed, strict=True))
+
+    @property
+    def max_abs_rel_error(self) -> float:
+        return max(abs(e) for e in self.rel_error)
+
+
+def extrapolate_joint(n: ArrayLike, d: ArrayLike, loss: ArrayLike, *, fraction: float = 0.2, n_starts: int = 4
+                      ) -> tuple[JointExtrapolation | None, str]:
+    """Hold out the `fraction` of the points (at least one) with the largest N x D, refit, predict them.
+
+    Returns (None, why) when the rest cannot be fitted or its fit is not a law.
+    """
+    ns, ds, ls = validate_joint(n, d, loss)
+    n_hold = max(1, math.floor(fraction * ns.size))
+    held = np.argsort(-(ns * ds), kind="stable")[:n_hold]
+    keep = np.ones(ns.size, dtype=bool)
+    keep[held] = False
+    try:
+        part = fit_joint(ns[keep], ds[keep], ls[keep], n_starts=n_starts)
+    except FitError as err:
+        return None, f"not checked: without the {n_hold} point(s) of largest N x D the rest cannot be fitted ({err})"
+    if part.status != "ok":
+        return None, f"not checked: the fit without the {n_hold} point(s) of largest N x D is not a law"
+    predicted = part.predict(ns[held], ds[held])
+    return JointExtrapolation(tuple(int(i) for i in held), tuple(float(v) for v in ls[held]),
+                              tuple(float(v) for v in predicted)), ""

@@ -36,6 +36,7 @@ class PointData:
     quality: float | None
     loss: float | None
     bayes_loss: float | None
+    run_losses: tuple[float, ...] = ()  # the final loss of each run that has one (the seed spread)
 
 
 def _params(record: RunResult) -> dict[str, int]:
@@ -72,6 +73,7 @@ def aggregate_points(records: Sequence[RunResult]) -> list[PointData]:
             train_samples=runs[0].train_samples, params=_params(runs[0]), train_flops=float(np.mean(flops)),
             quality=quality, loss=None if quality is None else metric.to_loss(quality),
             bayes_loss=metric.to_loss(float(np.mean(bayes))) if bayes else None,
+            run_losses=tuple(metric.to_loss(_value(r.final, name)) for r in finals),
         ))
     return points
 
@@ -80,6 +82,17 @@ def point_rows(points: Sequence[PointData]) -> list[PointRow]:
     return [PointRow(point_id=p.point_id, overrides=p.overrides, n_runs=p.n_runs, n_final=p.n_final,
                      train_samples=p.train_samples, params=p.params, train_flops=p.train_flops,
                      quality=p.quality, loss=p.loss) for p in points]
+
+
+def seed_noise(points: Sequence[PointData]) -> float | None:
+    """Pooled relative standard deviation of one run's loss about its point's mean (points with 2+ runs), or None."""
+    squares, dof = 0.0, 0
+    for point in points:
+        runs = np.asarray(point.run_losses, dtype=np.float64)
+        if runs.size >= 2:
+            squares += float(np.sum((runs / runs.mean() - 1.0) ** 2))
+            dof += runs.size - 1
+    return math.sqrt(squares / dof) if dof else None
 
 
 def mean_floor(points: Sequence[PointData]) -> float | None:

@@ -29,7 +29,7 @@ from scipy.optimize import least_squares
 from harness.score.fits.blas import fit_blas_threads
 from harness.score.fits.projection import B_GRID, B_MAX, B_MIN, Weighted, local_minima, solve
 from harness.score.fits.records import DEFAULT_BOOT, DEFAULT_LEVEL, FitStatus, NoInterval
-from harness.score.fits.resamples import Resamples, perturbed
+from harness.score.fits.resamples import Resamples, perturbed, resample_counts
 
 N_PARAMS = 3
 MIN_VALID_BOOT = 100  # fewer usable resamples than this and no interval is claimed
@@ -134,6 +134,18 @@ class PowerLawFit:
         drop = float(self.predict(self.x_min) - self.predict(self.x_max))
         return drop / math.log10(self.x_max / self.x_min)
 
+    def return_per_decade_interval_or_why(self) -> tuple[float, float] | NoInterval:
+        """Percentile bootstrap interval of the mean drop per 10x of x (:meth:`return_per_decade`), or why none."""
+        if self.resamples is None:
+            return self.no_resamples
+        x0, decades = self.x0, math.log10(self.x_max / self.x_min)
+
+        def values(rows: NDArray) -> NDArray:
+            scaled, b = rows[:, 0] * x0 ** -rows[:, 1], rows[:, 1]  # a in x's units can be huge: use a' (x/x0)^-b
+            return scaled * ((self.x_min / x0) ** -b - (self.x_max / x0) ** -b) / decades
+
+        return self.resamples.interval_of(values, self.return_per_decade())
+
     def return_per_decade_at_max(self) -> float:
         """Local drop of the fitted L per 10x of x at the largest observed x: -dL/dlog10(x)."""
         return self.a * self.b * math.log(10.0) * self.x_max ** -self.b
@@ -189,9 +201,8 @@ def _polish(x_scaled: NDArray, y: NDArray, starts: list[NDArray]) -> tuple[NDArr
 
 def _bootstrap(xs: NDArray, ys: NDArray, u: NDArray, n_boot: int, seed: int) -> NDArray:
     """(n_valid, 3) of (a', b, c) over resamples that keep at least N_PARAMS distinct x values."""
-    rng = np.random.default_rng(seed)
     n = xs.size
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)  # (B, n)
+    counts = resample_counts(n, n_boot, seed)  # (B, n)
     _, group = np.unique(xs, return_inverse=True)
     onehot = np.zeros((n, int(group.max()) + 1))
     onehot[np.arange(n), group] = 1.0

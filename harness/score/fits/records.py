@@ -24,11 +24,13 @@ MetricName = Literal[TARGET_METRICS]  # type: ignore[valid-type]  # the registry
 # not_converged: the optimiser stopped before its tolerance (not a law either).
 FitStatus = Literal["ok", "at_bound", "not_converged"]
 # Why a parameter has no interval (RULES.md SCORE-3): no resamples asked for; as many distinct x as
-# parameters (every resample is the same curve); too few resamples could be fitted; or the interval's
-# ends move with the last bits of the arithmetic (ill-conditioned, see harness.score.fits.resamples).
-NoInterval = Literal["not_requested", "exactly_determined", "too_few_resamples", "ill_conditioned"]
+# parameters (every resample is the same curve); too few resamples could be fitted; the interval's
+# ends move with the last bits of the arithmetic (ill-conditioned, see harness.score.fits.resamples);
+# or the fit is not a law (the joint fit: its intervals would never be shown, so none are made).
+NoInterval = Literal["not_requested", "exactly_determined", "too_few_resamples", "ill_conditioned", "not_a_law"]
 NO_INTERVAL_WORDS: dict[str, str] = {
     "not_requested": "no interval (no resamples)",
+    "not_a_law": "no interval (the fit is not a law)",
     "exactly_determined": "no interval (exactly determined)",
     "too_few_resamples": "no interval (too few resamples could be fitted)",
     "ill_conditioned": "ill-conditioned: interval not reported",
@@ -122,10 +124,11 @@ class AxisFits(Out):
 
 
 class ComputeOptimalSummary(Out):
-    a_n: float = Field(description="N_opt ~ C^a_n, a_n = beta / (alpha + beta)")
-    b_d: float = Field(description="D_opt ~ C^b_d, b_d = alpha / (alpha + beta)")
-    g: float = Field(description="N_opt = g (C/k)^a_n, D_opt = (C/k)^b_d / g")
-    k: float | None = Field(description="FLOPs per parameter per training sample (median over points)")
+    a_n: float = Field(description="N_opt ~ C^a_n, a_n = beta / (alpha + p beta)")
+    b_d: float = Field(description="D_opt ~ C^b_d, b_d = alpha / (alpha + p beta)")
+    g: float = Field(description="N_opt = g (C/k)^a_n, D_opt = C / (k N_opt^p)")
+    k: float | None = Field(description="C = k N^p D fitted to the points' training FLOPs (least squares in logs)")
+    p: float = Field(description="how training FLOPs per sample grow with N (1: C = k N D, as for a dense model)")
 
 
 class JointSummary(Out):

@@ -30,6 +30,16 @@ MAX_CONDITION = 1e4  # ... and by more than this many times the perturbation (a 
 RESOLUTION = 1e-7
 
 
+def resample_counts(n: int, n_boot: int, seed: int) -> NDArray:
+    """How often each of `n` points is drawn in each of `n_boot` resamples with replacement: (n_boot, n) floats.
+
+    Every bootstrap of the scorer draws its resamples here, so fits of the same points with the same
+    seed see the same resamples (the joint fit and the empirical frontier, for one).
+    """
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+
+
 def perturbed(losses: NDArray) -> list[NDArray]:
     """The losses under the two fixed perturbations of the conditioning check."""
     index = np.arange(losses.size)

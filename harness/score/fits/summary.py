@@ -115,18 +115,19 @@ def _compute_optimal(optimal: ComputeOptimal | None) -> ComputeOptimalSummary | 
     if optimal is None:
         return None
     return ComputeOptimalSummary(a_n=significant(optimal.a_n), b_d=significant(optimal.b_d),
-                                 g=significant(optimal.g), k=None if optimal.k is None else significant(optimal.k))
+                                 g=significant(optimal.g), k=None if optimal.k is None else significant(optimal.k),
+                                 p=significant(optimal.p))
 
 
-def summarize_joint(fit: JointFit, k: float | None) -> JointSummary:
-    """The joint fit as a record; its compute-optimal split (for FLOPs ~ k N D) only when it is a law."""
-    p = _parameters({"e": fit.e, "alpha": fit.alpha, "beta": fit.beta}, fit.interval_or_why)
+def summarize_joint(fit: JointFit, k: float | None, p: float = 1.0) -> JointSummary:
+    """The joint fit as a record; its compute-optimal split (for FLOPs = k N^p D) only when it is a law."""
+    params = _parameters({"e": fit.e, "alpha": fit.alpha, "beta": fit.beta}, fit.interval_or_why)
     return JointSummary(
-        status=fit.status, status_note=fit.status_note, e=p.values["e"], a=significant(fit.a),
-        alpha=p.values["alpha"], b=significant(fit.b), beta=p.values["beta"],
-        e_ci=p.intervals["e"], alpha_ci=p.intervals["alpha"], beta_ci=p.intervals["beta"],
-        no_interval=p.why,  # type: ignore[arg-type]
+        status=fit.status, status_note=fit.status_note, e=params.values["e"], a=significant(fit.a),
+        alpha=params.values["alpha"], b=significant(fit.b), beta=params.values["beta"],
+        e_ci=params.intervals["e"], alpha_ci=params.intervals["alpha"], beta_ci=params.intervals["beta"],
+        no_interval=params.why,  # type: ignore[arg-type]
         n_points=fit.n_points, n_boot=fit.n_boot, n_boot_converged=fit.n_boot_converged,
         rms_log_residual=significant(fit.rms_log_residual, 3),
-        compute_optimal=_compute_optimal(fit.compute_optimal(k)) if fit.status == "ok" else None,
+        compute_optimal=_compute_optimal(fit.compute_optimal(k, p)) if fit.status == "ok" else None,
     )

@@ -26,8 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
+from harness.score.fits.allocation import fit_flops_relation
 from harness.score.fits.joint import fit_joint
 from harness.score.fits.points import COMPONENTS, DENSE, PointData, aggregate_points, mean_floor, point_rows
 from harness.score.fits.power_law import FitError, PowerLawFit, fit_power_law
@@ -133,14 +132,16 @@ def axis_fits(points: Sequence[PointData], axis: Axis, settings: FitSettings
 def joint_fit(points: Sequence[PointData], *, n_boot: int, seed: int) -> tuple[JointSummary | None, str | None]:
     """The joint law over the points with a final quality, or why there is none."""
     usable = [p for p in points if p.loss is not None]
+    n, d = [p.params["total"] for p in usable], [p.train_samples for p in usable]
     try:
-        fit = fit_joint([p.params["total"] for p in usable], [p.train_samples for p in usable],
-                        [p.loss for p in usable], n_boot=n_boot, seed=seed)
+        fit = fit_joint(n, d, [p.loss for p in usable], n_boot=n_boot, seed=seed)
     except FitError as err:
         return None, str(err)
-    ks = [p.train_flops / (p.params["total"] * p.train_samples) for p in usable
-          if p.params["total"] > 0 and p.train_samples > 0 and p.train_flops > 0]
-    return summarize_joint(fit, float(np.median(ks)) if ks else None), None
+    try:
+        relation = fit_flops_relation(n, d, [p.train_flops for p in usable])
+    except FitError:  # FLOPs not recorded as positive numbers: the split is then in units of k
+        return summarize_joint(fit, None), None
+    return summarize_joint(fit, relation.k, relation.p), None
 
 
 # ---------------------------------------------------------------------------------- workload

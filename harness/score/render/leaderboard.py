@@ -99,8 +99,8 @@ def _joint_text(report: WorkloadFits) -> str | None:
         return f"Joint fit (Chinchilla approach 3): not a law ({j.status_note})."
     split = ""
     if j.compute_optimal is not None:
-        split = (f"; compute-optimal split for C ~ k N D: N_opt ~ C^{j.compute_optimal.a_n:.3g}, "
-                 f"D_opt ~ C^{j.compute_optimal.b_d:.3g}")
+        split = (f"; compute-optimal split for C = k N^p D (p = {j.compute_optimal.p:.3g}): "
+                 f"N_opt ~ C^{j.compute_optimal.a_n:.3g}, D_opt ~ C^{j.compute_optimal.b_d:.3g}")
     return (f"Joint fit (Chinchilla approach 3): L(N, D) = {j.e:.4g} + {j.a:.4g}/N^{j.alpha:.3g} + "
             f"{j.b:.4g}/D^{j.beta:.3g}{split}.")
 

@@ -1,10 +1,10 @@
-"""Every plot of the scorer, PNG and SVG: the leaderboard's and the study report's, drawn from their records.
+"""The scorer's plots, PNG and SVG: the leaderboard's, and the parts the study report's (:mod:`.study_plots`) share.
 
 Quality curves (loss vs an axis, log-log): the points of each curve, its fitted law (solid over
 the fitted range, dashed beyond it up to a budget, a bootstrap band where one was computed and is
 well-conditioned) and the Bayes floor; a fit that is not a law is not drawn. The leaderboard adds
-the closed board's time to target per point and system, and MLPerf's learning curves and scores;
-the study report adds an overview of every axis's quoted curve. An axis is logarithmic only when it
+the closed board's time to target per point and system, and MLPerf's learning curves and scores.
+Every figure is written by :func:`save`. An axis is logarithmic only when it
 has positive values to show, so a board of unreached points or diverged runs still draws.
 SVGs carry a fixed hash salt and no date, PNGs no software tag, so a re-run writes the same bytes.
 """
@@ -29,9 +29,6 @@ from harness.score.fits.power_law import PowerLawFit
 from harness.score.fits.records import PowerLawSummary, SliceFit, WorkloadFits
 from harness.score.fits.workload import headline_slice
 from harness.score.leaderboard.records import ClosedBoard, Leaderboard, MLPerfRow, OpenBoard
-from harness.score.study.build import GroupStudy
-from harness.score.study.records import StudyAxis, StudyCurve, StudyGroup, StudyReport
-from harness.score.study.summary import AXIS_TITLES as STUDY_AXIS_TITLES
 
 STYLE = {
     "svg.hashsalt": "recscale",  # SVG element ids from a fixed salt, not a random one
@@ -49,7 +46,8 @@ BAND_POINTS = 60
 # ------------------------------------------------------------------------------------ basics
 
 
-def _save(fig: Figure, out: Path, stem: str) -> list[str]:
+def save(fig: Figure, out: Path, stem: str) -> list[str]:
+    """`fig` as `stem`.svg and `stem`.png under `out`, atomically; their names. Closes the figure."""
     out.mkdir(parents=True, exist_ok=True)
     names = []
     for fmt, metadata in (("svg", {"Date": None, "Creator": None}), ("png", {"Software": None})):
@@ -66,7 +64,7 @@ def _has_positive(values: Sequence[float | None]) -> bool:
     return any(v is not None and np.isfinite(v) and v > 0 for v in values)
 
 
-def _log_axis(ax: Axes, which: str, values: Sequence[float | None], minor_labels: bool) -> None:
+def log_axis(ax: Axes, which: str, values: Sequence[float | None], minor_labels: bool) -> None:
     """Log scale with readable labels (even under a decade) when there is a positive value to show."""
     if not _has_positive(values):
         return  # matplotlib refuses a log scale over no positive data: stay linear (an empty plot)
@@ -143,8 +141,8 @@ def curves_plot(curves: Sequence[Curve], floor: float | None, x_label: str, loss
     if floor is not None:
         ax.axhline(floor, color="black", ls=":", lw=1.0, label=f"Bayes floor {floor:.3f}")
         drawn.append(floor)
-    _log_axis(ax, "x", xs, minor_labels=False)
-    _log_axis(ax, "y", drawn, minor_labels=True)
+    log_axis(ax, "x", xs, minor_labels=False)
+    log_axis(ax, "y", drawn, minor_labels=True)
     ax.set_xlabel(x_label)
     ax.set_ylabel(loss_label)
     ax.set_title(title, fontsize=9)
@@ -152,7 +150,7 @@ def curves_plot(curves: Sequence[Curve], floor: float | None, x_label: str, loss
         ax.legend(fontsize=legend_size, loc="best")
     else:
         ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center")
-    return _save(fig, out, stem)
+    return save(fig, out, stem)
 
 
 def _label(fit_slice: SliceFit, prefix: str) -> str:
@@ -189,45 +187,6 @@ def workload_axis_plot(reports: Sequence[WorkloadFits], axis: str, reach: float 
                        empty="no points with a final quality")
 
 
-def _study_label(curve: StudyCurve) -> str:
-    family = f"{curve.family} · " if curve.family else ""
-    source = ", ".join(curve.workloads) if len(curve.workloads) <= 2 else "pooled"
-    fit = curve.curve.fit
-    if fit is None:
-        return f"{family}{source}: {curve.curve.slice_label} (no fit)"
-    shown = f"b={fit.b:.3g}, c={fit.c:.3g}" if fit.is_law else f"not a law: {fit.status}"
-    return f"{family}{source}: {curve.curve.slice_label} ({shown})"
-
-
-def study_axis_plot(group: StudyGroup, axis: StudyAxis, fits: dict[tuple[str, int], PowerLawFit | None], out: Path,
-                    stem: str) -> list[str]:
-    curves = [Curve(_study_label(c), c.curve.x, c.curve.loss, c.curve.fit, MARKERS[i % len(MARKERS)],
-                    COLORS[i % len(COLORS)], band=fits.get((axis.axis, i)))
-              for i, c in enumerate(axis.curves)]
-    return curves_plot(curves, group.bayes_floor, axis.x_label, f"final {group.loss_definition} (lower is better)",
-                       f"{group.label.split(':')[0]}: quality vs {STUDY_AXIS_TITLES[axis.axis]}", out, stem,
-                       empty="no points with a final quality", size=(6.8, 4.4), legend_size=6)
-
-
-def overview_plot(group: StudyGroup, out: Path, stem: str) -> list[str]:
-    """The quoted curve of every axis with x / x_min: which axis slopes most."""
-    axes = {a.axis: a for a in group.axes}
-    curves = []
-    for i, finding in enumerate(group.ranking):
-        if finding.fit is None or finding.curve is None:
-            continue
-        fit = finding.fit
-        curve = axes[finding.axis].curves[finding.curve].curve
-        family = f" ({finding.family})" if finding.family else ""
-        curves.append(Curve(f"{STUDY_AXIS_TITLES[finding.axis]}{family}: {fit.return_per_decade:.3g} per 10x",
-                            curve.x, curve.loss, fit, MARKERS[i % len(MARKERS)], COLORS[i % len(COLORS)],
-                            x_unit=fit.x_min))
-    return curves_plot(curves, group.bayes_floor, "x / smallest x of the curve (each axis in its own units)",
-                       f"final {group.loss_definition} (lower is better)",
-                       f"{group.label.split(':')[0]}: every axis's quoted curve, normalised", out, stem,
-                       empty="no axis could be fitted", size=(6.8, 4.4), legend_size=6)
-
-
 # --------------------------------------------------------------------------- boards and MLPerf
 
 
@@ -249,7 +208,7 @@ def systems_plot(board: ClosedBoard, out: Path, stem: str) -> list[str]:
     sweep = [r.sweep_time_s for r in board.rows]
     left.bar(np.arange(len(board.rows)), [np.nan if s is None else s for s in sweep], color=colors)
     left.set_xticks(np.arange(len(board.rows)), labels, fontsize=6)
-    _log_axis(left, "y", sweep, minor_labels=False)
+    log_axis(left, "y", sweep, minor_labels=False)
     left.set_ylabel("sweep time (s): sum of the points' pass times")
     left.set_title("time to complete the sweep" if _has_positive(sweep) else "no system completed the sweep")
     width = 0.8 / max(1, len(board.rows))
@@ -260,13 +219,13 @@ def systems_plot(board: ClosedBoard, out: Path, stem: str) -> list[str]:
                   color=colors[i], label=row.system)
     right.set_xticks(positions, [short_point(p) for p in board.points], rotation=60, ha="right", fontsize=6)
     right.set_xlabel(f"point ({_point_axes(board.points[0])})" if board.points else "point")
-    _log_axis(right, "y", [t for row in times for t in row], minor_labels=False)
+    log_axis(right, "y", [t for row in times for t in row], minor_labels=False)
     right.set_ylabel("time to target (s), aggregated over runs")
     right.set_title(f"time to {board.metric} {'>=' if board.higher_is_better else '<='} {board.target:g} per point "
                     "(no bar: not reached)")
     right.legend(fontsize=7)
     fig.suptitle(f"{board.workload_id} v{board.workload_version}: systems compared (closed division)")
-    return _save(fig, out, stem)
+    return save(fig, out, stem)
 
 
 def mlperf_curves_plot(rows: Sequence[MLPerfRow], out: Path, stem: str) -> list[str]:
@@ -295,7 +254,7 @@ def mlperf_scores_plot(rows: Sequence[MLPerfRow], out: Path, stem: str) -> list[
     ax.invert_yaxis()
     ax.set_xlabel("minutes to target (bars: score; ticks: runs)")
     ax.set_title("MLPerf Training dlrm_dcnv2: time to train")
-    return _save(fig, out, stem)
+    return save(fig, out, stem)
 
 
 # ------------------------------------------------------------------------------------- writers
@@ -319,20 +278,4 @@ def write_leaderboard_plots(board: Leaderboard, out: Path) -> list[str]:
         if board.mlperf:
             names += mlperf_curves_plot(board.mlperf, out, "mlperf-learning-curves")
             names += mlperf_scores_plot(board.mlperf, out, "mlperf-scores")
-    return sorted(names)
-
-
-def write_study_plots(report: StudyReport, studies: Sequence[GroupStudy], out: Path) -> list[str]:
-    """Draw every plot of a study into `out` (the plots folder), set the stems in `report`; the names, sorted."""
-    names: list[str] = []
-    with plt.rc_context(STYLE):
-        for index, study in enumerate(studies, start=1):
-            group = study.group
-            prefix = f"set{index}-"
-            for axis in group.axes:
-                axis.plot = f"{prefix}{axis.axis}"
-                names += study_axis_plot(group, axis, study.fits, out, axis.plot)
-            group.overview_plot = f"{prefix}overview"
-            names += overview_plot(group, out, group.overview_plot)
-    report.plots = sorted(f"plots/{name}" for name in names)
     return sorted(names)

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.score.fits.records import PointRow
-from harness.score.render.document import Section, Table, estimate, num, sections_markdown
+from harness.score.render.document import Section, Table, ci, estimate, num, sections_markdown
 from harness.score.render.files import canonical_json, remove_stale_plots, write_texts
-from harness.score.render.plots import write_study_plots
+from harness.score.render.study_plots import write_study_plots
+from harness.score.render.study_sections import floor_section, joint_section, verdict_section
 from harness.score.study.build import GroupStudy
+from harness.score.study.joint import JOINT_BOOT
 from harness.score.study.records import StudyAxis, StudyCurve, StudyGroup, StudyReport
 
 # ---------------------------------------------------------------------------------- markdown
@@ -82,13 +84,17 @@ def _group_sections(group: StudyGroup, many: bool) -> list[Section]:
         head.text.append("Caveats:\n\n" + "\n".join(f"- {line}" for line in group.notes))
     if group.overview_plot:
         head.figures = [(group.overview_plot, "every axis's quoted curve, x / smallest x")]
-    ranking = [[str(i), f.label, num(f.fit.return_per_decade, 3) if f.fit else "–", estimate(f.fit, "b", 3),
+    ranking = [[str(i), f.label, num(f.fit.return_per_decade, 3) + ci(f.return_ci) if f.fit else "–",
+                estimate(f.fit, "b", 3),
                 estimate(f.fit, "c"), num(f.floor_gap, 3),
                 ", ".join(f.confounded) or ("" if f.fit else f.error or "")]
                for i, f in enumerate(group.ranking, start=1)]
-    head.tables = [Table(["#", "quoted curve", f"{loss} drop per 10x", "b [95% CI]", "c [95% CI]", "c − floor",
+    head.tables = [Table(["#", "quoted curve", f"{loss} drop per 10x [95% CI]", "b [95% CI]", "c [95% CI]", "c − floor",
                           "confounded by / why no fit"], ranking, "ranking: one quoted curve per axis")]
-    sections = [head, *[_axis_section(axis, loss) for axis in group.axes]]
+    sections = [head, verdict_section(group), joint_section(group)]
+    if group.planted_floor is not None:
+        sections.append(floor_section(group.planted_floor, loss))
+    sections += [_axis_section(axis, loss) for axis in group.axes]
     sections.append(Section("Points", level=3, text=[f"Mean final {loss} per point over its runs."],
                             tables=[_points_table(w.workload_id, w.workload_version, w.points, loss)
                                     for w in group.points]))
@@ -109,8 +115,10 @@ def study_readme(report: StudyReport) -> str:
         "bound or an unconverged optimiser is not a law and is shown with its status; extrapolation check: the "
         "largest 20% of the x values held out, refitted, predicted; return per decade: the mean drop of the fitted "
         "L per 10x of x over the observed range (in brackets: the local drop at the largest x); c − floor: the "
-        "fitted irreducible term minus the Bayes-optimal "
-        f"loss. recscale {report.recscale_version}."])
+        "fitted irreducible term minus the Bayes-optimal loss. Joint law on the N x D grid: Chinchilla's approach 3, "
+        f"intervals from {min(report.settings.n_boot, JOINT_BOOT)} resamples of the grid's points. Verdicts: "
+        "*undecided* unless the intervals separate the answers. "
+        f"recscale {report.recscale_version}."])
     if report.skipped_records:
         intro.text.append(f"{len(report.skipped_records)} unreadable run record(s) skipped: "
                           + ", ".join(report.skipped_records[:5]) + (" …" if len(report.skipped_records) > 5 else ""))

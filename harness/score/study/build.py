@@ -16,9 +16,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.score.fits.floor import FloorStep
 from harness.score.fits.points import PointData, mean_floor, point_rows
 from harness.score.fits.power_law import PowerLawFit
 from harness.score.fits.records import DEFAULT_FIT, FitSettings, SliceFit
+from harness.score.fits.summary import rounded_interval
 from harness.score.fits.workload import Axis, axis_fits, fit_slice, frontier, slice_record
 from harness.score.inputs import SubmissionRecords
 from harness.score.study.axes import (
@@ -31,8 +33,11 @@ from harness.score.study.axes import (
     primary_component,
     workload_data,
 )
-from harness.score.study.records import StudyAxis, StudyCurve, StudyGroup, StudyReport, WorkloadPoints
+from harness.score.study.floor import planted_floor
+from harness.score.study.joint import JointStudy, study_joint
+from harness.score.study.records import AxisFinding, StudyAxis, StudyCurve, StudyGroup, StudyReport, WorkloadPoints
 from harness.score.study.summary import rank, summarize
+from harness.score.study.verdicts import verdicts
 from recscale import __version__
 from recscale.errors import InputError, Problem
 from recscale.metrics import metric as metric_named
@@ -89,10 +94,12 @@ def _pooled_curves(pooled: Sequence[PointData], definition: AxisDef, settings: F
 
 @dataclass
 class GroupStudy:
-    """A data set's study and the fits behind it (for the plots' interval bands)."""
+    """A data set's study and the fits behind it (for the plots' interval bands, the joint and floor plots)."""
 
     group: StudyGroup
     fits: dict[tuple[str, int], PowerLawFit | None]  # (axis, curve index) -> fit
+    joint: JointStudy
+    floor_steps: list[FloorStep]
 
 
 def _group_axes(workloads: Sequence[WorkloadData], settings: FitSettings
@@ -142,15 +149,34 @@ def build_group(index: int, records: Sequence[RunResult], settings: FitSettings)
         label=_group_label(index, data), data=data, workloads=[w.workload_id for w in workloads],
         systems=sorted({r.system for r in records}), metric=metric,
         loss_definition=metric_named(metric).loss_definition, n_runs=len(records), bayes_floor=mean_floor(all_points),
-        axes=axes, ranking=[], summary=[], notes=[],
+        axes=axes, ranking=[], summary=[], notes=[], verdicts=[], joint=[], joint_note="", planted_floor=None,
+        joint_plot=None,
         points=[WorkloadPoints(workload_id=w.workload_id, workload_version=w.version, points=point_rows(
             sorted(w.points, key=lambda p: (p.train_samples, p.params["total"], p.point_id)))) for w in workloads],
         overview_plot=None,
     )
-    group.ranking = rank(group)
+    group.ranking = [_with_return_interval(f, fits) for f in rank(group)]
     group.summary, notes = summarize(group)
     group.notes = placement + notes
-    return GroupStudy(group, fits)
+    joint = study_joint(workloads, settings)
+    group.joint, group.joint_note = joint.records, joint.note
+    data = next((a for a in axes if a.axis == "data"), None)
+    quoted = next((f.curve for f in group.ranking if f.axis == "data"), None)
+    loss = "NE" if group.loss_definition == "ne" else group.loss_definition
+    group.planted_floor, steps = planted_floor(data, quoted, group.bayes_floor, loss, settings)
+    group.verdicts = verdicts(group, joint.records, joint.note)
+    return GroupStudy(group, fits, joint, steps)
+
+
+def _with_return_interval(finding: AxisFinding, fits: dict[tuple[str, int], PowerLawFit | None]) -> AxisFinding:
+    """The finding with the bootstrap interval of its curve's return per decade, or why it has none."""
+    fit = None if finding.curve is None else fits.get((finding.axis, finding.curve))
+    if fit is None or finding.fit is None:
+        return finding
+    found = fit.return_per_decade_interval_or_why()
+    if isinstance(found, tuple):
+        return finding.model_copy(update={"return_ci": rounded_interval(found)})
+    return finding.model_copy(update={"return_no_interval": found})
 
 
 def build_report(submission: SubmissionRecords, *, checked: bool, settings: FitSettings = DEFAULT_FIT

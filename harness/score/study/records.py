@@ -9,10 +9,22 @@ from typing import Literal
 
 from pydantic import Field
 
-from harness.score.fits.records import FitSettings, MetricName, Out, PointRow, PowerLawSummary, SliceFit
+from harness.score.fits.records import (
+    FitSettings,
+    FitStatus,
+    Interval,
+    JointSummary,
+    MetricName,
+    NoInterval,
+    Out,
+    PointRow,
+    PowerLawSummary,
+    SliceFit,
+)
 
-STUDY_SCHEMA_VERSION = 2
+STUDY_SCHEMA_VERSION = 3
 StudyAxisName = Literal["data", "params", "embedding", "bottom_mlp", "top_mlp", "interaction", "compute"]
+JointParams = Literal["total", "embedding", "dense"]
 
 
 class StudyCurve(Out):
@@ -46,6 +58,125 @@ class AxisFinding(Out):
     confounded: list[str] = Field(description="other components that move along the quoted curve")
     decades: float | None = Field(description="log10(x_max / x_min) of the quoted curve")
     error: str | None = Field(description="why no curve of this axis has a fit that is a law")
+    return_ci: Interval | None = Field(None, description="bootstrap interval of the fit's return per decade")
+    return_no_interval: NoInterval | None = Field(None, description="why the return per decade has no interval")
+
+
+class Estimate(Out):
+    """A derived number, its bootstrap interval, or why it has none."""
+
+    value: float
+    ci: Interval | None
+    no_interval: NoInterval | None
+
+
+class FlopsRelationRecord(Out):
+    k: float = Field(description="C = k N^p D, fitted to the grid's recorded training FLOPs (least squares in logs)")
+    p: float = Field(description="how training FLOPs per sample grow with N (1: FLOPs ~ N D)")
+    max_rel_residual: float = Field(description="max |k N^p D / C - 1| over the grid's points")
+
+
+class OptimalAt(Out):
+    """The compute-optimal model the joint law predicts at a multiple of the largest compute measured."""
+
+    multiple: float
+    compute: float
+    n_opt: float
+    d_opt: float
+    loss: Estimate
+
+
+class Allocation(Out):
+    """N_opt ~ C^a, D_opt ~ C^b from the joint law, for C = k N^p D (p a + b = 1)."""
+
+    flops: FlopsRelationRecord
+    a: Estimate = Field(description="a = beta / (alpha + p beta)")
+    b: Estimate = Field(description="b = alpha / (alpha + p beta)")
+    a_plus_b: Estimate = Field(description="1 exactly when p = 1 (FLOPs ~ N D)")
+    largest_compute: float = Field(description="largest training FLOPs among the grid's points")
+    at: list[OptimalAt]
+
+
+class IsoflopBucketRow(Out):
+    point_ids: list[str]
+    compute: float = Field(description="geometric mean of the bucket's training FLOPs")
+    n_opt: float | None = Field(description="the vertex of the parabola of L in log N, inside the bucket")
+    d_opt: float | None
+    note: str
+
+
+class IsoflopRecord(Out):
+    """The compute-optimal frontier measured from IsoFLOP profiles (Chinchilla's approach 2), no law assumed."""
+
+    buckets: list[IsoflopBucketRow]
+    a: Estimate | None
+    b: Estimate | None
+    a_plus_b: Estimate | None
+    error: str | None = Field(description="why the grid supports no frontier")
+
+
+class JointExtrapolationRecord(Out):
+    held_point_ids: list[str] = Field(description="the points of largest N x D, held out of the refit")
+    observed: list[float]
+    predicted: list[float]
+    rel_error: list[float]
+    max_abs_rel_error: float
+
+
+class StudyJoint(Out):
+    """The joint law L(N, D) = E + A/N^alpha + B/D^beta on the data set's N x D grid, for one meaning of N."""
+
+    params: JointParams = Field(description="what N counts: total, embedding or dense parameters")
+    workloads: list[str]
+    point_ids: list[str] = Field(description="the grid's points (workload/point)")
+    co_varying: list[str] = Field(description="other components that change across the grid")
+    kinds: list[str] = Field(description="interaction kinds among the grid's points")
+    fit: JointSummary | None
+    error: str | None = Field(description="why there is no fit")
+    seed_noise: float | None = Field(description="pooled relative standard deviation of a run's loss within a point "
+                                                 "(points with 2+ runs); compare with the fit's rms residual")
+    ranges: list[float] | None = Field(description="N_min, N_max, D_min, D_max of the grid")
+    return_n: Estimate | None = Field(description="the law's mean drop of L per 10x N over the grid's N range")
+    return_d: Estimate | None = Field(description="the law's mean drop of L per 10x D over the grid's D range")
+    extrapolation: JointExtrapolationRecord | None
+    extrapolation_note: str
+    allocation: Allocation | None
+    allocation_note: str = Field(description="why there is no allocation, or ''")
+    isoflop: IsoflopRecord | None = Field(description="the empirical frontier (N = total parameters only)")
+
+
+class FloorStepRow(Out):
+    n_distinct: int
+    x_max: float
+    decades: float
+    status: FitStatus | None = Field(description="null: no fit (error says why)")
+    c: float | None
+    c_ci: Interval | None
+    no_interval: NoInterval | None
+    gap: float | None = Field(description="(c - Bayes) / Bayes")
+    error: str | None
+
+
+class PlantedFloor(Out):
+    """Does the data curve's fitted floor approach the generator's Bayes-optimal loss as the range grows?"""
+
+    curve: str = Field(description="the data curve refitted (the quoted one)")
+    bayes: float
+    tolerance: float
+    steps: list[FloorStepRow] = Field(description="refits on growing prefixes of the curve's range")
+    verdict: Literal["pinned", "above", "below", "cannot_pin"]
+    text: str
+    plot: str | None
+
+
+class Verdict(Out):
+    """The study's answer to one question, or 'undecided' when the intervals do not separate the answers."""
+
+    question: Literal["Q1", "Q2", "Q3", "Q4"]
+    asks: str
+    answer: str
+    decided: bool
+    text: str = Field(description="the answer in words, with the numbers and intervals it rests on")
 
 
 class WorkloadPoints(Out):
@@ -71,12 +202,17 @@ class StudyGroup(Out):
     notes: list[str] = Field(description="what the data could not say (axes not swept, too few points)")
     points: list[WorkloadPoints]
     overview_plot: str | None
+    verdicts: list[Verdict] = Field(description="Q1-Q4: data vs parameters, which component, the floor, the split")
+    joint: list[StudyJoint] = Field(description="the joint law on the N x D grid, one per meaning of N fitted")
+    joint_note: str = Field(description="which points make the grid, or why there is none")
+    planted_floor: PlantedFloor | None = Field(description="synthetic data with a data curve only")
+    joint_plot: str | None
 
 
 class StudyReport(Out):
     """What `recscale report` writes to report.json: the scaling study of one submission."""
 
-    schema_version: Literal[2] = STUDY_SCHEMA_VERSION
+    schema_version: Literal[3] = STUDY_SCHEMA_VERSION
     recscale_version: str
     submission: str = Field(description="the submission folder's name")
     submitter: str

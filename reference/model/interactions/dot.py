@@ -32,7 +32,9 @@ class _PairwiseDots(torch.autograd.Function):
         vectors, pair_index = ctx.saved_tensors
         batch, n, _ = vectors.shape
         upper = grad.new_zeros(batch, n * n).index_copy_(1, pair_index, grad).view(batch, n, n)
-        return torch.bmm(upper + upper.transpose(1, 2), vectors), None
+        # Under autocast the forward's bmm ran in the lower precision the gradient arrives in (bf16):
+        # the backward's product runs in it too, and the gradient returns in the vectors' own dtype.
+        return torch.bmm(upper + upper.transpose(1, 2), vectors.to(grad.dtype)).to(vectors.dtype), None
 
 
 class Interaction(nn.Module):

@@ -90,6 +90,15 @@ def _event(payload: Any, line: int, file: str) -> tuple[MLLogEvent | None, str |
     return MLLogEvent(line, time_ms, event_type, key, payload["value"], metadata, namespace), None
 
 
+def _json_error(err: ValueError | RecursionError) -> str:
+    """What json.loads refused, in a few words."""
+    if isinstance(err, json.JSONDecodeError):
+        return err.msg
+    if isinstance(err, RecursionError):
+        return "nested too deeply"
+    return str(err).split(";")[0]  # Python's limit on integer digits: "Exceeds the limit (4300 digits) ..."
+
+
 def parse_mllog_lines(lines: Iterable[str], file: str) -> tuple[ParsedLog, list[Problem]]:
     """Parse RecScale log lines strictly; malformed ``:::MLLOG``/``:::SYSJSON`` lines become Problems ("line N").
 
@@ -108,9 +117,8 @@ def parse_mllog_lines(lines: Iterable[str], file: str) -> tuple[ParsedLog, list[
             continue
         try:
             payload = json.loads(body)
-        except (json.JSONDecodeError, RecursionError) as err:
-            msg = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
-            problems.append(Problem(file, f"line {number}", f"{token} line is not valid JSON: {msg}"))
+        except (ValueError, RecursionError) as err:  # ValueError: also an integer of more than 4,300 digits
+            problems.append(Problem(file, f"line {number}", f"{token} line is not valid JSON: {_json_error(err)}"))
             continue
         if token == SYSJSON_TOKEN:
             sysjson.append((number, payload))

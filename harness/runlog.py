@@ -31,10 +31,15 @@ def as_int(value: Any) -> int | None:
 
 
 def as_number(value: Any) -> float | None:
-    """A finite int or float as a float (booleans are not numbers here), else None."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+    """A finite int or float as a float (booleans are not numbers here), else None (also for an
+    integer too large for a float, such as 10**400)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def is_metrics(value: Any, allow_null: bool) -> bool:

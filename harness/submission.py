@@ -26,6 +26,7 @@ from harness.check.catalogue import Workload, disagreement
 from harness.distributed import Distributed
 from harness.lock import hold_submission
 from harness.machine import capture
+from harness.mllog import LogWriteError
 from harness.runner import RunConfig, train_run
 from recscale import __version__
 from recscale.errors import InputError, Problem
@@ -189,8 +190,8 @@ def _train(point: Point, seed: int, config: RunConfig, folder: Path, dist: Distr
     """Train one run; a failure is recorded in `outcome` (None) and the sweep goes on."""
     try:
         return train_run(point, seed, config, folder, dist)
-    except (InputError, KeyboardInterrupt):
-        raise
+    except (InputError, KeyboardInterrupt, LogWriteError):
+        raise  # LogWriteError: the machine cannot hold a run's log (disk full); every next run would fail alike
     except Exception as err:  # a broken run must not stop the sweep; its folder has no result
         outcome.failed.append((folder, f"{type(err).__name__}: {err}"))
         announce(f"{label}: FAILED {type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")

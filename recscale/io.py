@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from recscale.errors import InputError, Problem
+
 
 def utc_now() -> str:
     """The current time as ISO 8601 UTC, to the second (what records carry)."""
@@ -46,3 +48,14 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def folder_to_write(path: Path, option: str) -> Path:
+    """`path` when it is a folder or can be made one; InputError naming `option` when a file stands where
+    it or one of its parents must be a folder (found before any work is done, not at the first write)."""
+    for part in (path, *path.parents):
+        if part.is_dir():
+            break
+        if part.exists() or part.is_symlink():
+            raise InputError([Problem(str(path), option, f"{part} is a file, not a folder: give a folder")])
+    return path

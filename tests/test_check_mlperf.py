@@ -90,6 +90,7 @@ CASES = [
     ("MLP-2", in_two(lambda p: rewrite(p, lambda e: {**e, "value": 0.5} if e["key"] == "eval_accuracy" else e))),
     ("MLP-4", lambda d: (d / "result_9.txt").unlink()),
     ("MLP-4", lambda d: (d / "scaling.json").write_text('{"scaling_factor": "1.02"}')),
+    ("MLP-4", lambda d: (d / "scaling.json").write_text('{"scaling_factor": ' + "1" * 5000 + "}")),  # > 4,300 digits
     ("MLP-4", lambda d: (d.parent.parent.parent / "systems" / f"{V40.system}.json").unlink()),
 ]
 

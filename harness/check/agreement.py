@@ -42,7 +42,7 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
-        return float(a) == float(b)
+        return a == b  # Python compares int and float exactly, and never overflows (float(10**400) would)
     return type(a) is type(b) and a == b
 
 

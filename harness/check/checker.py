@@ -122,6 +122,7 @@ def check_submission(root: Path, *, workloads: Sequence[Path] | None = None,
         run.facts = None  # the events are not needed any more; 1,000 runs of them add up
         runs.append(run)
     rules.check_runs_per_point(runs, out)
+    rules.check_distinct_runs(runs, out)
     rules.check_systems(inventory, systems, runs, manifest, out)
     rules.check_manifest(inventory, manifest, runs, out)
     _note_unused_copies(inventory, runs, out)

@@ -48,9 +48,13 @@ MAX_ENTRIES = 500_000  # stop walking a tree this big: no real submission comes 
 RUN_DIR = re.compile(rf"{RUN_PREFIX}(0|[1-9][0-9]{{0,18}})")  # a seed fits in 64 bits
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+
+
 def show(rel: str) -> str:
-    """A path fit for a report: names that are not valid UTF-8 are shown with replacement marks."""
-    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """A path fit for a report: names that are not valid UTF-8 are shown with replacement marks, and
+    control characters escaped (a finding is one line, whatever a folder is called)."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace").translate(_CONTROL)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Inventory:
     systems: dict[str, str] = field(default_factory=dict)  # system name -> relative path
     workloads: dict[str, str] = field(default_factory=dict)  # workload id -> relative path of its copy
     runs: dict[str, RunFolder] = field(default_factory=dict)  # run folder -> its files
+    result_folders: list[str] = field(default_factory=list)  # results/<system>[/<workload>[/<point>]]
     sizes: dict[str, int] = field(default_factory=dict)  # readable file -> bytes
 
 
@@ -146,6 +151,8 @@ def _visit(inventory: Inventory, entry: os.DirEntry[str], parts: tuple[str, ...]
             return
         if len(parts) == 5:
             inventory.runs[rel] = RunFolder(rel, parts[1], parts[2], parts[3], int(parts[4][4:]))
+        elif parts[0] == RESULTS_DIR and len(parts) > 1:
+            inventory.result_folders.append(rel)
         pending.append((Path(entry.path), parts))
     elif not stat.S_ISREG(info.st_mode):
         out.error("FILE-1", show(rel), "not a regular file (device, pipe or socket)")
@@ -198,12 +205,24 @@ def _layout_findings(inventory: Inventory, out: Findings) -> None:
         out.error("SUB-1", MANIFEST_FILE, "missing: the manifest of the submission")
     if not inventory.runs:
         out.error("SUB-1", f"{RESULTS_DIR}/", "no run folders (results/<system>/<workload>/<point>/run_<seed>/)")
+    _empty_folders(inventory, out)
     for rel, run in sorted(inventory.runs.items()):
         if run.result is None and f"{rel}/{RESULT_FILE}" not in reported:
             out.error("RUN-3", show(rel) + "/", "no result.json: the run did not finish; rerun it with the same "
                       "seed (runs are not dropped)")
         if run.mllog is None and f"{rel}/{MLLOG_FILE}" not in reported:
             out.error("SUB-1", show(rel) + "/", "no mllog.txt: every run folder holds its log")
+
+
+def _empty_folders(inventory: Inventory, out: Findings) -> None:
+    """SUB-1: a system, workload or point folder without a run folder below it is not a run (a run
+    removed by hand leaves one; a reader would count a point or a system that has no result)."""
+    holding = {str(PurePosixPath(*PurePosixPath(rel).parts[:depth])) for rel in inventory.runs for depth in (2, 3, 4)}
+    levels = {2: "system", 3: "workload", 4: "point"}
+    for rel in sorted(set(inventory.result_folders) - holding):
+        level = levels[len(PurePosixPath(rel).parts)]
+        out.error("SUB-1", show(rel) + "/", f"a {level} folder without a run folder (run_<seed>/): an empty folder is "
+                  "not a run; remove it")
 
 
 def _reported(out: Findings) -> set[str]:

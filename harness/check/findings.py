@@ -45,7 +45,7 @@ RULES: dict[str, str] = {
     "OPEN-1": "workload id, version and point exist",
     "OPEN-2": "data, evaluation, quality and passes unchanged",
     "RUN-1": "runs_per_point runs per point and system",
-    "RUN-2": "distinct seeds, the same in folder, result and log",
+    "RUN-2": "distinct seeds, the same in folder, result and log; no run reported under two seeds",
     "RUN-3": "every started run finished and is reported",
     "RUN-5": "parameter and FLOP counts are the reference accounting",
     "CONV-1": "reaching the target and run_stop status agree",

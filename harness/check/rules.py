@@ -21,6 +21,7 @@ from harness.runlog import LogFacts
 from recscale import logkeys as k
 from recscale.hyperparams import PointFacts, point_values
 from recscale.layout import RESULTS_DIR, SYSTEMS_DIR
+from recscale.metrics import METRICS
 from recscale.records import RunResult, SubmissionManifest
 from recscale.sweep import Point
 from recscale.system import REQUIRED_FIELDS, SystemDescription
@@ -160,6 +161,38 @@ def check_runs_per_point(runs: list[RunCheck], out: Findings) -> None:
         duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
         if duplicates:
             out.error("RUN-2", where, f"seed(s) {duplicates} used by more than one run")
+
+
+Curve = tuple[tuple[int, tuple[float | None, ...]], ...]
+
+
+def learning_curve(result: RunResult) -> Curve | None:
+    """What a run learnt: each evaluation's samples and every metric, exactly as recorded; None when
+    there is nothing to compare (no evaluation, or no finite metric: a run that diverged at once)."""
+    curve = tuple((p.samples, tuple(getattr(p, name) for name in METRICS)) for p in result.curve)
+    return curve if any(v is not None for _, values in curve for v in values) else None
+
+
+def check_distinct_runs(runs: list[RunCheck], out: Findings) -> None:
+    """RUN-2: runs of one point (one spec) with different seeds did not learn bit for bit the same.
+
+    The seed initialises the model and orders the data, so two seeds give different curves; equal
+    curves under two seeds are one run reported twice (a copy relabelled). The same seed twice may
+    legitimately give the same curve (a deterministic stack on two systems): that is not compared
+    here, and one seed twice on one system is already an error above. Times are not compared: runs
+    made in parallel may start in the same second.
+    """
+    seen: dict[tuple[str, str, str, Curve], RunCheck] = {}
+    for run in sorted(runs, key=lambda r: r.folder.rel):
+        result = run.result
+        if result is None or (curve := learning_curve(result)) is None:
+            continue
+        key = (result.workload_id, result.point_id, result.spec_sha256, curve)
+        first = seen.setdefault(key, run)
+        if first is not run and first.result is not None and first.result.seed != result.seed:
+            out.error("RUN-2", show(run.folder.result or run.folder.rel), f"the same learning curve as "
+                      f"{show(first.folder.rel)} (every evaluation's metrics equal to the last digit) under "
+                      f"another seed: one run reported twice; different seeds train different models")
 
 
 def check_systems(inventory: Inventory, systems: dict[str, SystemDescription | None], runs: list[RunCheck],

@@ -2,14 +2,17 @@
 
 Strict means what the writers produce (recscale.records.atomic_write_json): UTF-8, no NaN or
 Infinity, no duplicate keys (Python's json keeps the last one silently, so a file could say two
-things). Validation uses the committed schemas with jsonschema's Draft 2020-12 validator; the
-typed records the other concerns use are built only from documents that passed. The schemas are the
-ones shipped with the package (recscale.resources), whatever the current directory.
+things), and no number that a float cannot hold (``1e999`` would be read as Infinity, which the
+writers never produce and no later computation expects). Validation uses the committed schemas
+with jsonschema's Draft 2020-12 validator; the typed records the other concerns use are built only
+from documents that passed. The schemas are the ones shipped with the package (recscale.resources),
+whatever the current directory.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from typing import Any, TypeVar
 
@@ -41,6 +44,20 @@ def _no_constants(name: str) -> Any:
     raise _StrictJSONError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _StrictJSONError(f"the number {_short(text, 40)} is too large for a float (it would read as Infinity)")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # Python refuses integers of more than 4,300 digits (sys.int_info)
+        raise _StrictJSONError(f"an integer of {len(text.lstrip('-'))} digits is too long") from None
+
+
 def parse_strict_json(data: bytes) -> Any:
     """Decode strict JSON; ValueError with a message saying where when it is not."""
     try:
@@ -48,7 +65,8 @@ def parse_strict_json(data: bytes) -> Any:
     except UnicodeDecodeError as err:
         raise ValueError(f"not UTF-8 text (byte {err.start})") from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants,
+                          parse_float=_finite_float, parse_int=_int)
     except json.JSONDecodeError as err:
         raise ValueError(f"not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})") from None
     except _StrictJSONError as err:

@@ -62,9 +62,22 @@ def from_spec(spec: WorkloadSpec, own: bool) -> SpecView:
     )
 
 
+INT64 = 2**63  # JSON integers beyond 64 bits are no quantity a spec can mean (and overflow float arithmetic)
+
+
+def _huge_integer(raw: Any) -> bool:
+    """Whether a JSON value holds an integer of 64 bits or more, at any depth."""
+    if isinstance(raw, dict):
+        return any(_huge_integer(v) for v in raw.values())
+    if isinstance(raw, list):
+        return any(_huge_integer(v) for v in raw)
+    return isinstance(raw, int) and not -INT64 < raw < INT64
+
+
 def parse_spec(raw: Any) -> WorkloadSpec | None:
-    """The run's spec as a WorkloadSpec, or None when it is not one this repository can read."""
-    if not isinstance(raw, dict):
+    """The run's spec as a WorkloadSpec, or None when it is not one this repository can read (also one
+    with an integer of 64 bits or more: the accounting and the cadence would compute with it)."""
+    if not isinstance(raw, dict) or _huge_integer(raw):
         return None
     try:
         return WorkloadSpec.model_validate(raw)

@@ -12,6 +12,7 @@ from harness.score.inputs import CheckInputs, check, read_submission
 from harness.score.render.study import write_report
 from harness.score.study.build import build_report
 from recscale.errors import InputError, Problem
+from recscale.io import folder_to_write
 
 
 def _refuse(submission: Path, inputs: CheckInputs) -> int | None:
@@ -33,7 +34,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     submission: Path = args.submission
     if not submission.is_dir():
         raise InputError([Problem(str(submission), "", "no such submission folder")])
-    out: Path = args.out
+    out = folder_to_write(args.out, "--out")
     if out.resolve().is_relative_to(submission.resolve()):
         print(f"note: {out} is inside the submission; `recscale check` may then flag it as an unknown folder "
               "(SUB-1)", file=sys.stderr)

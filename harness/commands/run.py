@@ -13,6 +13,7 @@ from harness.distributed import Distributed
 from harness.runner import RunConfig
 from harness.submission import run_sweep
 from recscale.errors import InputError, Problem
+from recscale.io import folder_to_write
 from recscale.layout import RESULTS_DIR, safe_name
 from recscale.load import resolve_workload
 from reference.model.parallel import require_shardable
@@ -68,6 +69,7 @@ def processes_fit(config: RunConfig) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    folder_to_write(args.data_root, "--data-root")
     config = config_from(args)
     processes_fit(config)
     dist = Distributed.from_env(config.device)

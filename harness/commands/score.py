@@ -11,6 +11,7 @@ from harness.score.fits.records import DEFAULT_BOOT, DEFAULT_LEVEL, FitSettings
 from harness.score.inputs import CheckInputs
 from harness.score.leaderboard.score import score
 from recscale.errors import InputError, Problem
+from recscale.io import folder_to_write
 
 
 def count_arg(text: str) -> int:
@@ -56,7 +57,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise InputError([Problem("recscale score", "", "give a submissions folder, --mlperf DIR, or both")])
     if args.root is not None and not args.root.is_dir():
         raise InputError([Problem(str(args.root), "", "no such folder")])
-    out = args.out or Path("leaderboard")
+    out = folder_to_write(args.out or Path("leaderboard"), "--out")
     if args.mlperf_round and not args.mlperf:
         raise InputError([Problem("--mlperf-round", "", "give the MLPerf results with --mlperf DIR")])
     outcome = score(args.root, out, mlperf=args.mlperf or [], inputs=check_inputs(args), settings=fit_settings(args),

@@ -88,6 +88,8 @@ def _read_json(path: Path) -> tuple[Any, str | None]:
         return None, f"not valid JSON (line {err.lineno}: {err.msg})"
     except RecursionError:
         return None, "not valid JSON (nested too deeply)"
+    except ValueError as err:  # an integer of more than 4,300 digits (Python's limit)
+        return None, f"not valid JSON ({str(err).split(';')[0]})"
 
 
 def _description(root: Path, system: str) -> tuple[dict[str, Any] | None, str | None]:

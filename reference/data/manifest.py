@@ -197,9 +197,11 @@ def read_manifest(root: Path) -> DatasetManifest:
     path = root / MANIFEST_FILE
     try:
         return DatasetManifest.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: `root` is a file
         raise InputError([Problem(str(root), "", f"not a data set: no {MANIFEST_FILE} (convert or generate one "
                                   "with `recscale data convert` / `recscale data generate`)")]) from None
+    except OSError as err:
+        raise InputError([Problem(str(path), "", f"cannot read the manifest: {err.strerror or err}")]) from None
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import ray
@@ -122,7 +122,7 @@ class RandomKill:
         self.running: dict[object, Where] = {}
         self.killed: list[tuple[RunTask, Where]] = []
 
-    def run(self, tasks: list[RunTask], started: StartHook) -> Iterator[RunReport]:
+    def run(self, tasks: list[RunTask], started: StartHook) -> Generator[RunReport]:
         def watch(task: RunTask, where: Where) -> None:
             self.running[task.key] = where
             started(task, where)

@@ -193,15 +193,14 @@ def run_sweep(workload: Path, root: Path, config: RunConfig, point_ids: list[str
             else:
                 tasks.append(RunTask(key, by_id[key.point], config))
         progress = SweepProgress(len(tasks), announce, progress_disabled(config, dist))
-        try:
-            for report in executor.run(tasks, progress.started):
+        # closing: a sweep stopped early (Ctrl-C, bad input) stops its executor at once (Ray cancels its tasks)
+        with contextlib.closing(executor.run(tasks, progress.started)) as reports, progress:
+            for report in reports:
                 verdict = dist.from_main(_settle(root, config, report) if dist.is_main else Verdict())
                 if verdict.problems:
                     raise InputError(verdict.problems)
                 _count(outcome, verdict, layout.run_dir(report.task.key))
                 progress.finished(report.task, report.where, _describe(verdict))
-        finally:
-            progress.close()
         if dist.is_main:
             write_manifest(root, config)
     return outcome

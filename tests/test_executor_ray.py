@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -100,27 +101,33 @@ def test_ray_gives_the_records_of_the_in_process_executor(cluster, tmp_path):
     assert check_submission(tmp_path / "ray").passed
 
 
-class KillOnce:
-    """An executor that kills the worker of the first run it sees start, right then (mid-run)."""
+class Watched:
+    """A Ray executor whose runs' starts are recorded, and shown to `on_start` (which may kill one)."""
 
-    def __init__(self, inner: RayExecutor):
-        self.inner = inner
+    def __init__(self, options: RayOptions, on_start: Callable[[Watched, Where], None] = lambda *_: None):
+        self.inner = RayExecutor(options)
+        self.on_start = on_start
         self.starts: list[tuple[RunTask, Where]] = []
 
-    def run(self, tasks: list[RunTask], started: StartHook) -> Iterator[RunReport]:
+    def run(self, tasks: list[RunTask], started: StartHook) -> Generator[RunReport]:
         def watch(task: RunTask, where: Where) -> None:
-            if not self.starts:
-                threading.Thread(target=os.kill, args=(where.pid, signal.SIGKILL)).start()
             self.starts.append((task, where))
+            self.on_start(self, where)
             started(task, where)
 
         return self.inner.run(tasks, watch)
 
 
+def kill_the_first(executor: Watched, where: Where) -> None:
+    """Kill the worker of the first run to start, right as it starts (mid-run)."""
+    if len(executor.starts) == 1:
+        threading.Thread(target=os.kill, args=(where.pid, signal.SIGKILL)).start()
+
+
 def test_a_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(cluster, tmp_path):
     workload = workload_variant(TINY, tmp_path / "longer.yaml", data__train_samples=131072)
     lines: list[str] = []
-    executor = KillOnce(RayExecutor(RayOptions(cpus_per_run=1, retries=1)))
+    executor = Watched(RayOptions(cpus_per_run=1, retries=1), kill_the_first)
     outcome = run_sweep(workload, tmp_path / "sub", config(tmp_path), announce=lines.append, executor=executor)
     assert len(outcome.ran) == 4 and not outcome.failed, lines
     killed_task, killed_where = executor.starts[0]
@@ -140,9 +147,43 @@ def test_a_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(cluster, t
 def test_a_worker_that_keeps_dying_fails_its_run_and_the_sweep_goes_on(cluster, tmp_path):
     workload = workload_variant(TINY, tmp_path / "longer.yaml", data__train_samples=131072)
     lines: list[str] = []
-    executor = KillOnce(RayExecutor(RayOptions(cpus_per_run=1, retries=0)))
+    executor = Watched(RayOptions(cpus_per_run=1, retries=0), kill_the_first)
     outcome = run_sweep(workload, tmp_path / "sub", config(tmp_path), announce=lines.append, executor=executor)
     assert len(outcome.ran) == 3 and len(outcome.failed) == 1
     folder, why = outcome.failed[0]
     assert "died" in why and not folder.exists()
     assert folder.name == f"run_{executor.starts[0][0].key.seed}"
+
+
+def test_ctrl_c_cancels_the_runs_still_out_and_keeps_the_finished_ones(cluster, tmp_path):
+    """Ctrl-C reaches the driver as it publishes the second run: that run is kept, the runs still out
+    are cancelled (their workers end), and nothing else is published."""
+    workload = workload_variant(TINY, tmp_path / "longer.yaml", runs_per_point=3, data__train_samples=131072)
+    lines: list[str] = []
+
+    def announce(line: str) -> None:
+        lines.append(line)
+        if line.startswith("[2/6]"):
+            raise KeyboardInterrupt
+
+    executor = Watched(RayOptions(cpus_per_run=1))
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(workload, tmp_path / "sub", config(tmp_path), announce=announce, executor=executor)
+    folders = sorted((tmp_path / "sub").glob("results/*/*/*/*"))
+    assert len(folders) == 2 and all((f / RESULT_FILE).is_file() for f in folders)
+    done = {(f.parent.name, int(f.name.removeprefix("run_"))) for f in folders}
+    out = [where.pid for task, where in executor.starts if (task.key.point, task.key.seed) not in done]
+    assert out, "no run was out when the sweep was interrupted"
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in out) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in out)  # a run left running would keep its worker busy, then idle
+    assert sorted((tmp_path / "sub").glob("results/*/*/*/*")) == folders
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

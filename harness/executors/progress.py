@@ -48,5 +48,8 @@ class SweepProgress:
     def _show(self) -> None:
         self.bar.set_postfix_str(f"{len(self.running)} running, {self.queued} queued", refresh=True)
 
-    def close(self) -> None:
+    def __enter__(self) -> SweepProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.bar.close()

@@ -27,7 +27,7 @@ import logging
 import os
 import socket
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -137,14 +137,14 @@ class RayExecutor:
             raise InputError([NO_RAY])
         self.options = options
 
-    def run(self, tasks: list[RunTask], started: StartHook) -> Iterator[RunReport]:
+    def run(self, tasks: list[RunTask], started: StartHook) -> Generator[RunReport]:
         if not tasks:
             return
         ray = import_ray()
         with connected(ray, self.options):
             yield from self._run(ray, [self.options.shape(task) for task in tasks], started)
 
-    def _run(self, ray: ModuleType, tasks: list[RunTask], started: StartHook) -> Iterator[RunReport]:
+    def _run(self, ray: ModuleType, tasks: list[RunTask], started: StartHook) -> Generator[RunReport]:
         from ray.util.queue import Queue  # lazy, as in import_ray
 
         options = self.options

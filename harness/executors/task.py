@@ -17,7 +17,7 @@ import platform
 import tempfile
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -76,9 +76,10 @@ StartHook = Callable[[RunTask, Where], None]
 
 
 class Executor(Protocol):
-    """Trains runs and reports each when it is done (in any order); `started` is told when one starts."""
+    """Trains runs and reports each when it is done (in any order); `started` is told when one starts.
+    Closing the generator it returns stops what is still out."""
 
-    def run(self, tasks: list[RunTask], started: StartHook) -> Iterator[RunReport]: ...
+    def run(self, tasks: list[RunTask], started: StartHook) -> Generator[RunReport]: ...
 
 
 def this_process(device: str, dist: Distributed) -> Where:

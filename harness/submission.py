@@ -166,7 +166,7 @@ def run_sweep(workload: Path, root: Path, config: RunConfig, point_ids: list[str
               seeds: list[int] | None = None, dist: Distributed | None = None,
               announce: Callable[[str], None] = print, executor: Executor | None = None) -> SweepOutcome:
     """Run every selected point x seed of `workload` into the submission at `root`, on `executor`
-    (this process and its torchrun peers by default).
+    (this process and its torchrun peers by default): plan, execute, publish (the module's docstring).
 
     The main process holds the submission (harness.lock) for the whole sweep."""
     dist = dist or Distributed.single()
@@ -192,7 +192,7 @@ def run_sweep(workload: Path, root: Path, config: RunConfig, point_ids: list[str
                 announce(f"[{number}/{len(keys)}] {key.point} seed {key.seed}: already finished, skipped")
             else:
                 tasks.append(RunTask(key, by_id[key.point], config))
-        progress = SweepProgress(len(tasks), announce, progress_disabled(config, dist))
+        progress = SweepProgress(len(tasks), announce, progress_disabled(config, dist) if tasks else True)
         # closing: a sweep stopped early (Ctrl-C, bad input) stops its executor at once (Ray cancels its tasks)
         with contextlib.closing(executor.run(tasks, progress.started)) as reports, progress:
             for report in reports:

@@ -2,12 +2,12 @@
 
 Three figures (issue 13), measured in one go on a local Ray cluster of this machine's CPUs:
 
-- speed: a CPU sweep of small runs (the smoke workload, 4 points x --seeds: 8 runs) with one
-  single-thread run per CPU on Ray, against the in-process executor with torch on all CPUs
-  (torch.set_num_threads). Ray is timed twice: "cold" is the command as a user runs it (a local
-  cluster started and shut down for the sweep, workers importing torch), "warm" a second sweep on
-  a cluster that is up. Data sets are generated before anything is timed. Goal: ray / in-process
-  <= 0.75.
+- speed: a CPU sweep of small runs (the smoke workload, 4 points x --seeds: 8 runs, its training
+  rows times each of --scales) with one single-thread run per CPU on Ray, against the in-process
+  executor with torch on all CPUs. First as a user runs them: two `recscale run` commands (fresh
+  processes: imports, and Ray's local cluster started and stopped, included), with a control (the
+  in-process command on one thread); then both executors in this process, torch imported and the
+  cluster up. Data sets are generated before anything is timed. Goal: ray / in-process <= 0.75.
 - overhead: runs that do almost nothing (a few hundred rows), one at a time (--max-concurrent 1)
   on the warm cluster, against the same runs in this process: (ray - in-process) / runs is what
   scheduling, shipping and publishing add to each run. Goal: under 1 s.
@@ -25,6 +25,7 @@ import os
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -81,23 +82,42 @@ def prepare_data(workload: Path, data_root: Path) -> None:
         open_dataset(point.spec, data_root)
 
 
-def speed(tmp: Path, args: argparse.Namespace) -> None:
-    workload = resolve_workload("smoke")
+def command_seconds(workload: Path, sub: Path, run_config: RunConfig, seeds: list[int], threads: int,
+                    *flags: str) -> float:
+    """Wall time of `recscale run` as a user runs it: a fresh process (imports included; with
+    --executor ray the local cluster it starts and stops too), torch on `threads` threads."""
+    command = [sys.executable, "-m", "harness.cli", "run", str(workload), "--submission", str(sub),
+               "--system", run_config.system, "--submitter", run_config.submitter, "--status", run_config.status,
+               "--backend", run_config.backend, "--data-root", str(run_config.data_root), "--no-progress",
+               "--seeds", *map(str, seeds), *flags]
+    tic = time.perf_counter()
+    subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": str(threads)}, check=True, capture_output=True)
+    return time.perf_counter() - tic
+
+
+def speed(tmp: Path, args: argparse.Namespace, scale: int) -> None:
+    smoke = resolve_workload("smoke")
+    rows = load_points(smoke)[0].data.train_samples * scale
+    workload = workload_variant(smoke, tmp / f"smoke-x{scale}.yaml", data__train_samples=rows)
     run_config = config(tmp / "data", args.backend)
     prepare_data(workload, run_config.data_root)
     runs = len(load_points(workload)[1]) * len(args.seeds)
-    options = RayOptions(cpus_per_run=1)
-    local = in_process_seconds(workload, tmp / "speed-local", run_config, args.seeds, CPUS)
-    cold = sweep_seconds(workload, tmp / "speed-cold", run_config, args.seeds, RayExecutor(options))
-    ray.init(address="local", num_cpus=CPUS, include_dashboard=False, logging_level="WARNING")
-    warm = sweep_seconds(workload, tmp / "speed-warm", run_config, args.seeds, RayExecutor(options))
+    name = f"x{scale}"
+    local = command_seconds(workload, tmp / f"{name}-local", run_config, args.seeds, CPUS)
+    cold = command_seconds(workload, tmp / f"{name}-ray", run_config, args.seeds, 1, "--executor", "ray")
     # A control: on a machine busy with other work, torch's threads wait for each other's cores, and
     # the in-process sweep on all the threads can be slower than on one.
-    single = in_process_seconds(workload, tmp / "speed-local-1", run_config, args.seeds, 1)
-    print(f"speed: {runs} smoke runs, {args.backend}: in-process ({CPUS} threads) {local:.1f} s; "
-          f"ray ({CPUS} single-thread workers) cold {cold:.1f} s (ratio {cold / local:.2f}), "
-          f"warm {warm:.1f} s (ratio {warm / local:.2f}); control: in-process on 1 thread {single:.1f} s "
-          f"(ray cold / that {cold / single:.2f})")
+    single = command_seconds(workload, tmp / f"{name}-local-1", run_config, args.seeds, 1)
+    print(f"speed, {runs} smoke runs of {rows:,} rows ({args.backend}), `recscale run` commands: in-process "
+          f"({CPUS} threads) {local:.1f} s, ray ({CPUS} single-thread workers) {cold:.1f} s: ratio "
+          f"{cold / local:.2f}; control: in-process on 1 thread {single:.1f} s (ray / that {cold / single:.2f})")
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=CPUS, include_dashboard=False, logging_level="WARNING")
+    local = in_process_seconds(workload, tmp / f"{name}-api-local", run_config, args.seeds, CPUS)
+    warm = sweep_seconds(workload, tmp / f"{name}-api-ray", run_config, args.seeds,
+                         RayExecutor(RayOptions(cpus_per_run=1)))
+    print(f"  in one process, cluster up and torch imported: in-process ({CPUS} threads) {local:.1f} s, "
+          f"ray {warm:.1f} s: ratio {warm / local:.2f}")
 
 
 def overhead(tmp: Path, args: argparse.Namespace) -> None:
@@ -187,6 +207,8 @@ def main() -> None:
     parser.add_argument("--part", nargs="+", choices=["speed", "overhead", "kills"],
                         default=["speed", "overhead", "kills"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1], help="seeds of the smoke sweep (speed)")
+    parser.add_argument("--scales", nargs="+", type=int, default=[1, 3],
+                        help="speed: the smoke sweep with its training rows times these")
     parser.add_argument("--backend", default="torchrec", choices=["torchrec", "torch"])
     parser.add_argument("--empty-runs", type=int, default=16)
     parser.add_argument("--kill-trials", type=int, default=10)
@@ -195,8 +217,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     print(f"{CPUS} CPUs, load average {os.getloadavg()[0]:.1f}")
     try:
-        if "speed" in args.part:
-            speed(tmp, args)  # first: its cold sweep starts the local cluster the others reuse
+        for scale in args.scales if "speed" in args.part else []:
+            speed(tmp, args, scale)
         if not ray.is_initialized():
             ray.init(address="local", num_cpus=CPUS, include_dashboard=False, logging_level="WARNING")
         if "overhead" in args.part:

@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-all lint venv schemas clean study study-report
 
-$(STAMP): requirements/cpu.txt requirements/dev.txt requirements/torchrec.txt pyproject.toml
+$(STAMP): requirements/cpu.txt requirements/dev.txt requirements/ray.txt requirements/torchrec.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements/cpu.txt -r requirements/dev.txt
+	$(PY) -m pip install --quiet -r requirements/cpu.txt -r requirements/dev.txt -r requirements/ray.txt
 	# torchrec declares the CUDA fbgemm-gpu; installing it with its deps would replace the CPU one.
 	$(PY) -m pip install --quiet --no-deps -r requirements/torchrec.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .

@@ -187,11 +187,16 @@ def read_log(text: str, file: str) -> tuple[LogFacts, list[Problem]]:
     return facts, problems
 
 
-def read_log_file(path: Path) -> LogFacts:
-    """The facts of a log file that must be well formed (the runner's own); InputError otherwise."""
-    facts, problems = read_log(read_log_text(path), str(path))
+def read_own_log(text: str, file: str) -> LogFacts:
+    """The facts of a log the harness wrote, which must be well formed; InputError otherwise."""
+    facts, problems = read_log(text, file)
     if facts.other_lines:
-        problems.append(Problem(str(path), "", f"{facts.other_lines} line(s) are not :::MLLOG events"))
+        problems.append(Problem(file, "", f"{facts.other_lines} line(s) are not :::MLLOG events"))
     if problems:
         raise InputError(problems)
     return facts
+
+
+def read_log_file(path: Path) -> LogFacts:
+    """The facts of a log file that must be well formed (the runner's own); InputError otherwise."""
+    return read_own_log(read_log_text(path), str(path))

@@ -1,11 +1,17 @@
 """A submission folder being filled by sweeps: system file, workload copy, manifest, resumable runs.
 
-Resuming: a run is finished when its result.json is a valid record; re-running the same command
-skips those and redoes the others (a run killed half-way left at most an mllog.txt, which is
-rewritten). Each result.json is written atomically, and the manifest is rebuilt from what is on
-disk after every run, so a killed sweep loses nothing that finished and never counts a run twice.
-One sweep writes a submission at a time (harness.lock); files are written only when they change,
-so re-running a finished sweep on a read-only submission succeeds without writing.
+A sweep is planned, executed and published. Plan: the main process (rank 0 of a multi-process
+run, which tells the others) decides which runs are left: a run is finished when its result.json
+is a valid record, and re-running the same command skips those. Execute: an executor
+(harness.executors: this process by default, or a Ray cluster) trains the runs left, each in a
+temporary folder of its worker, and hands back each run's log text. Publish: the main process
+derives the record from that text (harness.record), the same way the checker does, and writes
+mllog.txt and result.json into the run's folder together (put together in a hidden folder beside
+it, then renamed into place), then rebuilds the manifest from what is on disk. So a run killed
+half-way, or a worker lost, leaves nothing in the submission; a killed sweep loses nothing that
+finished and never counts a run twice. One sweep writes a submission at a time (harness.lock);
+files are written only when they change, so re-running a finished sweep on a read-only
+submission succeeds without writing.
 
 The submission keeps a copy of the workload file its runs came from (workloads/<id>.yaml), so that
 `recscale check` can verify them point by point wherever the original file lives.
@@ -14,8 +20,10 @@ The submission keeps a copy of the workload file its runs came from (workloads/<
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-import traceback
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +32,18 @@ from pydantic import ValidationError
 
 from harness.check.catalogue import Workload, disagreement
 from harness.distributed import Distributed
+from harness.executors.inprocess import InProcessExecutor
+from harness.executors.progress import SweepProgress
+from harness.executors.task import Executor, RunReport, RunTask
 from harness.lock import hold_submission
 from harness.machine import capture
-from harness.mllog import LogWriteError
-from harness.runner import RunConfig, train_run
+from harness.record import derive_result
+from harness.runlog import read_own_log
+from harness.runner import RunConfig, progress_disabled
 from recscale import __version__
 from recscale.errors import InputError, Problem
 from recscale.io import atomic_write_json, atomic_write_text, utc_now
-from recscale.layout import RunKey, SubmissionLayout, read_result, safe_name
+from recscale.layout import MLLOG_FILE, RESULT_FILE, RunKey, SubmissionLayout, read_result, safe_name
 from recscale.load import load_points
 from recscale.records import RunResult, SubmissionManifest
 from recscale.spec import WorkloadSpec
@@ -141,13 +153,24 @@ def finished(path: Path, point: Point) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the main process made of one run's report: its record, or why there is none."""
+
+    result: RunResult | None = None
+    error: str | None = None
+    problems: tuple[Problem, ...] = ()
+
+
 def run_sweep(workload: Path, root: Path, config: RunConfig, point_ids: list[str] | None = None,
               seeds: list[int] | None = None, dist: Distributed | None = None,
-              announce: Callable[[str], None] = print) -> SweepOutcome:
-    """Run every selected point x seed of `workload` into the submission at `root`.
+              announce: Callable[[str], None] = print, executor: Executor | None = None) -> SweepOutcome:
+    """Run every selected point x seed of `workload` into the submission at `root`, on `executor`
+    (this process and its torchrun peers by default): plan, execute, publish (the module's docstring).
 
     The main process holds the submission (harness.lock) for the whole sweep."""
     dist = dist or Distributed.single()
+    executor = executor or InProcessExecutor(dist)
     spec, every_point = load_points(workload)
     points = select(every_point, point_ids, str(workload))
     seeds = list(range(spec.runs_per_point)) if seeds is None else seeds
@@ -158,44 +181,92 @@ def run_sweep(workload: Path, root: Path, config: RunConfig, point_ids: list[str
     by_id = {point.point_id: point for point in points}
     outcome = SweepOutcome()
     with hold_submission(root) if dist.is_main else contextlib.nullcontext():
-        check_manifest_matches(root, config)
-        if dist.is_main:
-            ensure_system(root, config)
-        copied = False
-        for number, (key, folder) in enumerate(zip(keys, folders, strict=True), start=1):
-            point = by_id[key.point]
-            label = f"[{number}/{len(keys)}] {key.point} seed {key.seed}"
-            if finished(layout.result_file(key), point):
+        copy_workload = functools.partial(keep_workload_copy, root, workload, spec, every_point)
+        plan = dist.from_main(_plan(root, config, keys, by_id, copy_workload) if dist.is_main else None)
+        if isinstance(plan, tuple):
+            raise InputError(plan)
+        tasks = []
+        for number, (key, folder, done) in enumerate(zip(keys, folders, plan, strict=True), start=1):
+            if done:
                 outcome.skipped.append(folder)
-                announce(f"{label}: already finished, skipped")
-                continue
-            if dist.is_main and not copied:  # before the first run that writes, not for a finished sweep
-                keep_workload_copy(root, workload, spec, every_point)
-                copied = True
-            result = _train(point, key.seed, config, folder, dist, outcome, label, announce)
-            if result is None:
-                continue
-            if dist.is_main:
-                atomic_write_json(layout.result_file(key), result)
-                write_manifest(root, config)
-            outcome.ran.append(result)
-            announce(f"{label}: {describe(result)}")
+                announce(f"[{number}/{len(keys)}] {key.point} seed {key.seed}: already finished, skipped")
+            else:
+                tasks.append(RunTask(key, by_id[key.point], config))
+        progress = SweepProgress(len(tasks), announce, progress_disabled(config, dist) if tasks else True)
+        # closing: a sweep stopped early (Ctrl-C, bad input) stops its executor at once (Ray cancels its tasks)
+        with contextlib.closing(executor.run(tasks, progress.started)) as reports, progress:
+            for report in reports:
+                verdict = dist.from_main(_settle(root, config, report) if dist.is_main else Verdict())
+                if verdict.problems:
+                    raise InputError(verdict.problems)
+                _count(outcome, verdict, layout.run_dir(report.task.key))
+                progress.finished(report.task, report.where, _describe(verdict))
         if dist.is_main:
             write_manifest(root, config)
     return outcome
 
 
-def _train(point: Point, seed: int, config: RunConfig, folder: Path, dist: Distributed, outcome: SweepOutcome,
-           label: str, announce: Callable[[str], None]) -> RunResult | None:
-    """Train one run; a failure is recorded in `outcome` (None) and the sweep goes on."""
+def _plan(root: Path, config: RunConfig, keys: list[RunKey], by_id: dict[str, Point],
+          copy_workload: Callable[[], None]) -> list[bool] | tuple[Problem, ...]:
+    """On the main process: which runs are finished already, or the problems that stop the sweep.
+
+    The system file and the workload copy are written here, before the first run that writes (not
+    for a sweep that has finished)."""
+    layout = SubmissionLayout(root)
     try:
-        return train_run(point, seed, config, folder, dist)
-    except (InputError, KeyboardInterrupt, LogWriteError):
-        raise  # LogWriteError: the machine cannot hold a run's log (disk full); every next run would fail alike
-    except Exception as err:  # a broken run must not stop the sweep; its folder has no result
-        outcome.failed.append((folder, f"{type(err).__name__}: {err}"))
-        announce(f"{label}: FAILED {type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
-        return None
+        check_manifest_matches(root, config)
+        ensure_system(root, config)
+        plan = [finished(layout.result_file(key), by_id[key.point]) for key in keys]
+        if not all(plan):
+            copy_workload()
+    except InputError as err:
+        return tuple(err.problems)
+    return plan
+
+
+def _settle(root: Path, config: RunConfig, report: RunReport) -> Verdict:
+    """On the main process: publish a run that came back with its log; say why one did not."""
+    if report.problems:
+        return Verdict(problems=report.problems)
+    if report.error is not None or report.log_text is None:
+        return Verdict(error=report.error or "the run came back without its log")
+    try:
+        result = publish_run(SubmissionLayout(root), report.task.key, report.task.point, report.log_text)
+    except (InputError, ValueError) as err:  # the log gives no record: the run failed, the sweep goes on
+        return Verdict(error=f"its log gives no valid record: {err}")
+    write_manifest(root, config)
+    return Verdict(result=result)
+
+
+def publish_run(layout: SubmissionLayout, key: RunKey, point: Point, log_text: str) -> RunResult:
+    """Derive the record of a finished run from its log's text and write both into its folder at once.
+
+    They are written into a hidden folder beside it, which is then renamed to run_<seed>: a process
+    killed while publishing leaves no run folder without its record."""
+    folder = layout.run_dir(key)
+    result = derive_result(read_own_log(log_text, str(folder / MLLOG_FILE)), point)
+    staging = layout.publishing_dir(key)
+    shutil.rmtree(staging, ignore_errors=True)  # left by a process killed while publishing (we hold the lock)
+    atomic_write_text(staging / MLLOG_FILE, log_text)
+    atomic_write_json(staging / RESULT_FILE, result)
+    if folder.exists():  # an unfinished run (a log without a record, RUN-3) is replaced by this one
+        shutil.rmtree(folder)
+    os.rename(staging, folder)
+    return result
+
+
+def _count(outcome: SweepOutcome, verdict: Verdict, folder: Path) -> None:
+    if verdict.result is not None:
+        outcome.ran.append(verdict.result)
+    else:
+        outcome.failed.append((folder, verdict.error or ""))
+
+
+def _describe(verdict: Verdict) -> str:
+    if verdict.result is None:
+        error = (verdict.error or "").rstrip()
+        return f"FAILED: {error.splitlines()[-1] if error else 'no reason given'}\n{error}"
+    return describe(verdict.result)
 
 
 def describe(result: RunResult) -> str:

@@ -7,6 +7,7 @@
     <root>/results/<system>/<workload>/<point>/run_<seed>/mllog.txt     ":::MLLOG {json}" lines
     <root>/report/                                           `recscale report`'s output (optional)
     <root>/.recscale-run.lock                                who is writing it (only while a run is)
+    <root>/results/.../<point>/.run_<seed>.publishing/       a finished run being written (renamed to run_<seed>)
 
 Every reader and writer (runner, checker, scorer, study report) goes through
 :class:`SubmissionLayout`; names that become path components are checked by :func:`safe_name`
@@ -34,6 +35,7 @@ SYSTEMS_DIR = "systems"
 WORKLOADS_DIR = "workloads"
 REPORT_DIR = "report"
 LOCK_FILE = ".recscale-run.lock"
+PUBLISHING_SUFFIX = ".publishing"  # .run_<seed>.publishing: a run being written (only while it is)
 WORKLOAD_SUFFIX = ".yaml"
 RUN_PREFIX = "run_"
 RUN_DIR = re.compile(rf"{RUN_PREFIX}(0|[1-9][0-9]*)")  # matched with fullmatch (no trailing newline)
@@ -106,6 +108,11 @@ class SubmissionLayout:
 
     def mllog_file(self, key: RunKey) -> Path:
         return self.run_dir(key) / MLLOG_FILE
+
+    def publishing_dir(self, key: RunKey) -> Path:
+        """Where a finished run's files are put together before the folder is renamed to run_<seed>."""
+        run_dir = self.run_dir(key)
+        return run_dir.with_name(f".{run_dir.name}{PUBLISHING_SUFFIX}")
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the root, as the manifest records it."""

@@ -204,6 +204,8 @@ def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path: Path) -> None
     proc.wait()
     kept = {p: p.read_bytes() for p in sub.glob("results/*/*/*/run_*/result.json")}
     assert 1 <= len(kept) < 4
+    # the run killed half-way left nothing: every run folder is a finished run (RUN-3)
+    assert sorted(sub.glob("results/*/*/*/run_*")) == sorted(p.parent for p in kept)
     assert all(read_result(p) is not None for p in kept)  # atomic: never a half-written record
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False,
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -6,10 +6,14 @@ import argparse
 import importlib.util
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.check import check_submission
 from harness.distributed import Distributed
+from harness.executors.inprocess import InProcessExecutor
+from harness.executors.ray_cluster import RayExecutor, RayOptions
+from harness.executors.task import Executor
 from harness.runner import RunConfig
 from harness.submission import run_sweep
 from recscale.errors import InputError, Problem
@@ -74,8 +78,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     processes_fit(config)
     dist = Distributed.from_env(config.device)
     try:
+        executor = executor_from(args, config, dist)
         outcome = run_sweep(resolve_workload(args.workload), args.submission, config, args.points, args.seeds,
-                            dist, announce=print if dist.is_main else (lambda _: None))
+                            dist, announce=print if dist.is_main else (lambda _: None), executor=executor)
     finally:
         dist.close()
     if dist.is_main:
@@ -110,6 +115,62 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+# ---- the executor: where the runs train (harness/executors)
+
+RAY_FLAGS = {"address": "--address", "gpus_per_run": "--gpus-per-run", "cpus_per_run": "--cpus-per-run",
+             "max_concurrent": "--max-concurrent", "retries": "--retries"}
+
+
+def number(kind: type, least: float, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a `kind` number at least (or above) `least`."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of type {kind.__name__}") from None
+        if value < least or (above and value == least):
+            raise argparse.ArgumentTypeError(f"{value} is not {'above' if above else 'at least'} {least:g}")
+        return value
+    return parse
+
+
+def executor_from(args: argparse.Namespace, config: RunConfig, dist: Distributed) -> Executor:
+    """The executor the flags ask for; InputError for flags that do not go together."""
+    given = [flag for name, flag in RAY_FLAGS.items() if getattr(args, name) is not None]
+    if args.executor != "ray":
+        if given:
+            raise InputError([Problem(flag, "", "goes with --executor ray") for flag in given])
+        return InProcessExecutor(dist)
+    if dist.world_size > 1:
+        raise InputError([Problem("--executor", "ray", "Ray starts the processes of each run itself: start the "
+                                  "sweep with `recscale run`, not torchrun (--gpus-per-run N: N processes per run)")])
+    options = RayOptions(
+        address=args.address,
+        gpus_per_run=args.gpus_per_run if args.gpus_per_run is not None else float(config.device == "cuda"),
+        cpus_per_run=args.cpus_per_run if args.cpus_per_run is not None else 1.0,
+        max_concurrent=args.max_concurrent, retries=args.retries if args.retries is not None else 2)
+    if problems := options.problems(config.device):
+        raise InputError(problems)
+    return RayExecutor(options)
+
+
+def add_executor_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("executor", "where the runs train: in this process one after another "
+                                 "(default), or each run a Ray task on a local or remote Ray cluster")
+    group.add_argument("--executor", choices=["inprocess", "ray"], default="inprocess")
+    group.add_argument("--address", help="Ray: the cluster to join: auto (the one started on this machine with "
+                       "`ray start`) or HOST:PORT of its head (default: a local cluster for this command)")
+    group.add_argument("--gpus-per-run", type=number(float, 0), metavar="G", help="Ray: GPUs per run (default: "
+                       "1 with --device cuda, else 0); G > 1: one process per GPU; below 1: runs share a GPU")
+    group.add_argument("--cpus-per-run", type=number(float, 0, above=True), metavar="C",
+                       help="Ray: CPUs per run, which are also its torch threads (default 1)")
+    group.add_argument("--max-concurrent", type=number(int, 1), metavar="K",
+                       help="Ray: at most K runs at once (default: as many as the cluster holds)")
+    group.add_argument("--retries", type=number(int, 0), metavar="N",
+                       help="Ray: how often a run whose worker died is run again before it counts as failed "
+                       "(default 2)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a workload's points x seeds into a submission folder (resumable; one "
                        "`recscale run` writes a submission at a time)")
@@ -119,9 +180,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--points", nargs="+", metavar="POINT", help="only these point ids (see `recscale points`)")
     p.add_argument("--seeds", nargs="+", type=seed, metavar="SEED", help="seeds (default: 0..runs_per_point-1)")
     add_run_options(p)
+    add_executor_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="run the smoke workload end to end on this machine")
     p.add_argument("--out", type=Path, default=DEMO_SUBMISSION, help="submission folder (default: runs/demo)")
     add_run_options(p)
+    add_executor_options(p)
     p.set_defaults(func=cmd_demo, points=None, seeds=None)

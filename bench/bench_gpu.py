@@ -11,20 +11,28 @@ figures are the model's step alone: samples/s (CUDA events around the timed step
 (recscale.accounting.embedding_bytes_per_example: the table and optimizer-state bytes the update
 must move, duplicates counted). Then a determinism check: each variant trained twice from one seed.
 
+--end-to-end: samples/s through harness.runner.train_run (synthetic data generated on disk, staged and
+batched by the loader `recscale run` would pick, --loader to choose another; evaluation excluded), on
+the data-gpu-16k model, per precision, beside the best on-device figure of the same model and
+precision: the ratio is the pipeline's efficiency (issue 12's goal: >= 90% on an H200). Each precision
+is run twice from the same data in one process and both are printed: the second is the steady state
+(kernels compiled, allocator warm), which is what the on-device figure measures too.
+
     python bench/bench_gpu.py                            # CUDA: everything, about 2-3 minutes on an H200
     python bench/bench_gpu.py --device cpu --small       # the same at small sizes on the CPU
     python bench/bench_gpu.py --end-to-end               # + samples/s through harness.runner.train_run
+    python bench/bench_gpu.py --configs data-gpu-16k --precisions fp32 --end-to-end --no-determinism
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
+import json
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +43,16 @@ from torch import nn
 from harness.runner import RunConfig, train_run
 from recscale.accounting import embedding_bytes_per_example, train_flops_per_example
 from recscale.cardinalities import CRITEO_1TB_MULTI_HOT_SIZES
-from recscale.load import load_points, load_workload, resolve_workload
+from recscale.load import load_workload
 from recscale.spec import WorkloadSpec
+from recscale.sweep import Point
 from reference.data.batch import Batch
 from reference.data.loader import open_dataset
+from reference.data.pipeline import LOADER_CHOICES
 from reference.model import tbe_triton
 from reference.model.dlrm import build_model
 from reference.model.optim import build_optimizer
+from reference.model.precision import autocast, matmul_precision
 
 REPO = Path(__file__).resolve().parent.parent
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -98,7 +109,7 @@ def device_batches(config: Config, device: torch.device, count: int = 4) -> list
         lengths = torch.tensor(sizes, dtype=torch.int32, device=device).unsqueeze(1).expand(-1, size).contiguous()
         dense = torch.rand(size, spec.data.num_dense, device=device, generator=gen)
         labels = (torch.rand(size, device=device, generator=gen) < 0.25).float()
-        batches.append(Batch(dense, values, lengths, labels))
+        batches.append(Batch(dense, values, lengths, labels, one_hot=config.multi_hot is None))
     return batches
 
 
@@ -127,22 +138,13 @@ def variants(device: torch.device) -> dict[str, Callable[[WorkloadSpec], tuple[n
     return built
 
 
-@contextlib.contextmanager
-def precision(name: str, device: torch.device) -> Iterator[None]:
-    """fp32: no TF32; tf32: TF32 matmuls and convolutions; bf16: autocast (fp32 elsewhere)."""
-    before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("high" if name == "tf32" else "highest")
-    try:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=name == "bf16"):
-            yield
-    finally:
-        torch.set_float32_matmul_precision(before)
-
-
 def train_step(model: nn.Module, optimizer: Any, batch: Batch, precision_name: str) -> torch.Tensor:
+    """One step as harness.runner takes it: the forward under the precision's autocast (the TF32
+    settings are the caller's: reference.model.precision.matmul_precision around all steps)."""
     optimizer.zero_grad()
-    with precision(precision_name, batch.dense.device):
-        loss = nn.functional.binary_cross_entropy_with_logits(model(batch).float(), batch.labels)
+    with autocast(precision_name, batch.dense.device):  # type: ignore[arg-type]
+        logits = model(batch)
+    loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), batch.labels)
     loss.backward()
     optimizer.step()
     return loss.detach()
@@ -221,10 +223,10 @@ def measure(config_list: list[Config], precisions: list[str], device: torch.devi
             for config in group:
                 for name in precisions:
                     try:
-                        if variant == GRAPHED:
-                            with precision(name, device):
+                        with matmul_precision(name, device):  # type: ignore[arg-type]
+                            if variant == GRAPHED:
                                 model.capture_graphs(config.batch_size, torch.bfloat16 if name == "bf16" else None)
-                        step_s = seconds_per_step(model, optimizer, batches[config.name], name, warmup, steps)
+                            step_s = seconds_per_step(model, optimizer, batches[config.name], name, warmup, steps)
                         rows.append(Row(config, name, variant, step_s))
                     except (RuntimeError, NotImplementedError) as error:  # e.g. out of memory, no bf16 kernel
                         rows.append(Row(config, name, variant, None, f"failed: {str(error)[:70]}"))
@@ -297,28 +299,47 @@ def determinism(config: Config, device: torch.device, steps: int = 4) -> None:
         _free(device)
 
 
-def end_to_end(device: torch.device, data_root: Path, workload: str, rows: int, on_device: list[Row]) -> None:
-    """samples/s through harness.runner.train_run (data from disk through the loader, evaluation
-    excluded) on the workload's first point, its data cut to ``rows`` training rows (a data set
-    generated once under data_root: minutes for the full study-data-gpu set, seconds for this) and
-    one evaluation at the end; beside the on-device figure of the same model."""
-    _, points = load_points(resolve_workload(workload))
-    point = points[0]
-    data = point.spec.data.model_copy(update={"train_samples": rows, "fraction": 1.0, "eval_samples": 65_536})
-    training = point.spec.training.model_copy(update={"eval_every": 1.0})
-    point = replace(point, spec=point.spec.model_copy(update={"data": data, "training": training}))
-    open_dataset(point.spec, data_root)  # generates the data if missing: not timed below
-    config = RunConfig(submitter="bench", division="open", system="bench", backend="torch", device=device.type,
-                       data_root=data_root, progress=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        result = train_run(point, 0, config, Path(tmp) / "run")
-    print(f"\nend to end: {workload}, {rows:,} training rows, batch {point.spec.training.batch_size}: "
-          f"{result.train_samples_per_s:,.0f} samples/s through train_run")
-    device_rates = [r.samples_per_s for r in on_device if r.config.name == "data-gpu-16k" and r.precision == "fp32"
-                    and r.variant.startswith("tbe")]
-    if workload == "study-data-gpu" and device_rates:
-        print(f"  = {result.train_samples_per_s / max(device_rates):.0%} of the best on-device fp32 figure "
-              "(goal: >= 90%)")
+def end_to_end(config: Config, precisions: list[str], device: torch.device, data_root: Path, rows: int,
+               loader: str, on_device: list[Row]) -> None:
+    """samples/s through harness.runner.train_run on `config`'s model (torch backend), its data cut to
+    `rows` training rows (generated once under data_root, not timed) and one evaluation at the end;
+    twice per precision, beside the best on-device figure of the same config and precision."""
+    eval_rows = 65_536 if device.type == "cuda" else 4_096
+    spec = config.spec.model_copy(update={
+        "data": config.spec.data.model_copy(update={"train_samples": rows, "fraction": 1.0, "eval_samples": eval_rows}),
+        "training": config.spec.training.model_copy(update={"eval_every": 1.0}),
+    })
+    point = Point(spec.id, f"bench-{config.name}", {}, spec)
+    open_dataset(spec, data_root)  # generates the data if missing: not timed below
+    print(f"\nend to end: {config.name} (batch {config.batch_size:,}), {rows:,} training rows, --loader {loader}, "
+          "train_run twice per precision (the second: steady state)")
+    for name in precisions:
+        run = RunConfig(submitter="bench", division="open", system="bench", backend="torch", device=device.type,
+                        data_root=data_root, progress=False, precision=name, loader=loader)  # type: ignore[arg-type]
+        rates, staged = [], ""
+        with tempfile.TemporaryDirectory() as tmp:
+            for attempt in range(2):
+                result = train_run(point, 0, run, Path(tmp) / f"run{attempt}")
+                if result is None:  # only a process other than the main one gets none
+                    raise SystemExit("train_run gave no record")
+                rates.append(result.train_samples_per_s)
+                staged = f"staging {result.staging_s:.2f} s"
+            staged += f", {_loader_of(Path(tmp) / 'run1')}"
+        best = max((r.samples_per_s for r in on_device if r.config.name == config.name and r.precision == name
+                    and r.variant.startswith("tbe") and r.step_s), default=0.0)
+        ratio = f" = {rates[1] / best:.0%} of the on-device {best:,.0f} (goal >= 90% on an H200)" if best else ""
+        print(f"  {name}: {rates[0]:,.0f} then {rates[1]:,.0f} samples/s{ratio}; {staged}")
+
+
+def _loader_of(run_dir: Path) -> str:
+    """What the loader choice became, from the run's log (metadata of recscale_staging_s)."""
+    for line in (run_dir / "mllog.txt").read_text().splitlines():
+        event = json.loads(line.removeprefix(":::MLLOG "))
+        if event["key"] == "recscale_staging_s":
+            meta = event["metadata"]
+            return f"loader {meta['loader']} on {meta['device']} ({meta['staged_bytes'] / 2**30:.2f} GiB staged)"
+    return "loader not logged"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -330,9 +351,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps per measurement (CUDA 5, CPU 1)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per measurement (CUDA 20, CPU 3)")
     parser.add_argument("--no-determinism", action="store_true", help="skip the run-to-run check")
-    parser.add_argument("--end-to-end", action="store_true", help="also time train_run on one point")
-    parser.add_argument("--workload", default="study-data-gpu", help="the --end-to-end workload")
-    parser.add_argument("--rows", type=int, default=2_000_000, help="the --end-to-end training rows")
+    parser.add_argument("--end-to-end", action="store_true", help="also time train_run on the data-gpu-16k model")
+    parser.add_argument("--rows", type=int, default=None, help="the --end-to-end training rows (CUDA 8,388,608, "
+                        "CPU 16,384)")
+    parser.add_argument("--loader", choices=LOADER_CHOICES, default="auto", help="the --end-to-end loader")
     parser.add_argument("--data-root", type=Path, default=Path("data"), help="the --end-to-end data")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -358,7 +380,9 @@ def main() -> None:
     if not args.no_determinism:
         determinism(config_list[0], device)
     if args.end_to_end:
-        end_to_end(device, args.data_root, args.workload, args.rows, rows)
+        model = next(c for c in configs(small) if c.name == "data-gpu-16k")
+        rows_e2e = args.rows or (8_388_608 if cuda else 16_384)
+        end_to_end(model, precisions, device, args.data_root, rows_e2e, args.loader, rows)
     print(f"\ntotal {time.perf_counter() - began:.0f} s")
 
 

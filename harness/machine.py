@@ -12,7 +12,7 @@ from typing import Literal
 import torch
 
 from recscale import __version__
-from recscale.system import EmbeddingBackend, SoftwareStack, SystemDescription
+from recscale.system import EmbeddingBackend, Precision, SoftwareStack, SystemDescription
 
 
 def _version(package: str) -> str | None:
@@ -78,7 +78,7 @@ def software_stack() -> SoftwareStack:
 
 
 def capture(system_name: str, backend: EmbeddingBackend, device: Literal["cpu", "cuda"],
-            nodes: int = 1, status: str = "") -> SystemDescription:
+            nodes: int = 1, status: str = "", precision: Precision = "fp32") -> SystemDescription:
     """Describe the running machine; what it cannot tell is left "" for the submitter."""
     gpus = torch.cuda.device_count() if device == "cuda" else 0
     gpu_name = torch.cuda.get_device_name(0) if gpus else ""
@@ -103,4 +103,5 @@ def capture(system_name: str, backend: EmbeddingBackend, device: Literal["cpu", 
         operating_system=_os_name(),
         embedding_backend=backend,
         device=device,
+        precision=precision,
     )

@@ -6,7 +6,8 @@ result.json holds nothing its mllog.txt and its point do not determine (RULES.md
   facts of recscale.hyperparams (seed, point id, spec hash, the stack in ``harness``, and the sample
   counts and workload version the spec gives), the outcome (``run_stop`` status, abort reason),
   the times (differences of ``time_ms`` in seconds), the evaluations (``curve``, ``at_target``,
-  ``final``), the samples seen, the throughput, the Bayes-optimal quality (``recscale_bayes``),
+  ``final``), the samples seen, the throughput, the staging time (``recscale_staging_s``: null in
+  logs made before it was logged), the Bayes-optimal quality (``recscale_bayes``),
   and ``started_at`` / ``finished_at`` (the first and the last event's ``time_ms``, UTC, to the
   second);
 - from the point: its resolved spec and sweep overrides as they are, and what the spec fixes: the
@@ -122,6 +123,13 @@ def _curve(log: LogFacts) -> list[dict[str, Any]]:
     return curve
 
 
+def _staging(log: LogFacts) -> float | None:
+    """recscale_staging_s, an optional key (logs made before it was logged have none)."""
+    if not log.count(k.STAGING_S):
+        return None
+    return _once(log, k.STAGING_S).value
+
+
 def _abort_reason(log: LogFacts) -> str | None:
     return None if _status(log) == k.SUCCESS else _once(log, k.ABORT_REASON).value
 
@@ -165,6 +173,7 @@ FROM_LOG: dict[str, Callable[[LogFacts], Any]] = {
     "pass_time_s": lambda log: _seconds(log, k.PASS_END),
     "samples_seen": lambda log: _once(log, k.PASS_END).metadata.get(k.SAMPLES_COUNT),
     "train_samples_per_s": _value(k.TRAIN_SAMPLES_PER_S),
+    "staging_s": _staging,
     "final": _value(k.PASS_END),
     "at_target": _at_target,
     "curve": _curve,

@@ -1,11 +1,17 @@
 """One timed run: one point of a workload, one seed, trained for one pass and evaluated on the clock.
 
-Timing follows MLPerf Training (RULES.md TIME-*): initialisation (data staging, model build) is
-logged but not timed; `run_start` is logged before the first training sample is read; evaluations
-at the spec's cadence are on the clock; `run_stop` is logged at the first evaluation that reaches
-the quality target (status success) or at the end of the pass (status aborted). A successful run
-keeps training to the end of the pass, because the scaling fits need the quality of the whole pass;
-those later evaluations are logged after `run_stop` and are not part of the time-to-target.
+Timing follows MLPerf Training (RULES.md TIME-*), except for staging the data: initialisation
+(model build, data staging: TIME-6) is logged but not timed; `run_start` is logged before the
+first training sample is read; evaluations at the spec's cadence are on the clock; `run_stop` is
+logged at the first evaluation that reaches the quality target (status success) or at the end of
+the pass (status aborted). A successful run keeps training to the end of the pass, because the
+scaling fits need the quality of the whole pass; those later evaluations are logged after
+`run_stop` and are not part of the time-to-target.
+
+The stack's numeric precision (RunConfig.precision, reference/model/precision.py) holds for the
+whole run: TF32 settings around it, bf16 autocast around every forward of the model (training and
+evaluation). The batches come from the loader RunConfig.loader chooses (reference/data/pipeline.py);
+the loop never waits for the device except at the divergence checks and the evaluations.
 
 No workload names appear here: everything comes from the point's resolved spec. The record
 (result.json) is not assembled here: it is derived from the finished log by harness.record, the
@@ -14,6 +20,7 @@ same function the checker uses to verify it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -35,9 +42,12 @@ from recscale.layout import MLLOG_FILE
 from recscale.records import HarnessInfo, RunResult
 from recscale.spec import WorkloadSpec
 from recscale.sweep import Point
-from reference.data.loader import Dataset, open_dataset
+from recscale.system import Precision
+from reference.data.loader import Dataset, Loader, batches_per_pass, open_dataset
+from reference.data.pipeline import LoaderChoice, Pipeline, open_pipeline
 from reference.metrics import evaluate_logits
 from reference.model.parallel import build_trainable
+from reference.model.precision import in_precision, matmul_precision
 
 DIVERGENCE_CHECK_EVERY = 16  # steps between loss checks: each check is a host sync on GPUs
 
@@ -54,6 +64,8 @@ class RunConfig:
     data_root: Path
     status: str = ""  # MLPerf availability (available, preview, research): the submitter's word
     progress: bool | None = None  # None: a bar only when stderr is a terminal
+    precision: Precision = "fp32"  # numeric precision (reference/model/precision.py): part of the stack
+    loader: LoaderChoice = "auto"  # where batches are made (reference/data/pipeline.py): same batches either way
 
 
 @dataclass
@@ -87,7 +99,7 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(False)  # fbgemm has no deterministic mode; CPU runs are anyway
 
 
-def evaluate(model: torch.nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
+def evaluate(model: torch.nn.Module, dataset: Loader, batch_size: int, device: torch.device,
              dist: Distributed) -> dict[str, float]:
     """Every metric over the whole eval set, the same on every rank: rank 0 computes them (exact AUC
     needs every score in one place) and sends the small dict to the other ranks."""
@@ -96,7 +108,7 @@ def evaluate(model: torch.nn.Module, dataset: Dataset, batch_size: int, device: 
     return dist.from_main(metrics)  # type: ignore[return-value]
 
 
-def eval_scores(model: torch.nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
+def eval_scores(model: torch.nn.Module, dataset: Loader, batch_size: int, device: torch.device,
                 dist: Distributed) -> torch.Tensor | None:
     """[N, 2] (logit, label) of the whole eval set in file order, on the CPU, on rank 0; None elsewhere.
 
@@ -128,7 +140,18 @@ def in_file_order(parts: list[torch.Tensor], sizes: list[torch.Tensor]) -> torch
 def stack_of(config: RunConfig, dist: Distributed) -> HarnessInfo:
     """The stack a run ran on: logged with the hyper-parameters, so its record holds it too."""
     return HarnessInfo(recscale=__version__, backend=config.backend, device=config.device,
-                       world_size=dist.world_size)
+                       world_size=dist.world_size, precision=config.precision)
+
+
+def stage_data(log: RunLog, config: RunConfig, dataset: Dataset, rows: int, device: torch.device,
+               copies: int) -> Pipeline:
+    """The loader of the run, its data staged where the loader choice and the memory the model left
+    say (TIME-6: initialisation, logged with its time and what was chosen). `copies`: the processes of
+    this node, each staging its own copy."""
+    began = time.perf_counter()
+    pipeline = open_pipeline(config.loader, dataset, rows, device, copies)
+    log.event(keys.STAGING_S, time.perf_counter() - began, metadata=pipeline.facts())
+    return pipeline
 
 
 def log_hyperparameters(log: RunLog, point: Point, seed: int, stack: HarnessInfo) -> None:
@@ -156,6 +179,7 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
     spec = point.spec
     quality = spec.quality
     log = RunLog(run_dir / MLLOG_FILE) if dist.is_main else RunLog.discard()
+    scope = contextlib.ExitStack()
     try:
         log.event(keys.SUBMISSION_BENCHMARK, spec.id)
         log.event(keys.SUBMISSION_DIVISION, config.division)
@@ -167,13 +191,17 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
         log.start(keys.INIT_START)
         seed_everything(seed)
         device = dist.device(config.device)
+        scope.enter_context(matmul_precision(config.precision, device))
         dataset = open_dataset(spec, config.data_root)
         model, optimizer = build_trainable(spec, config.backend, device, seed, dist.world_size,
                                            dist.local_world_size)
+        model = in_precision(model, config.precision, device)
         log_hyperparameters(log, point, seed, stack_of(config, dist))
-        log.event(keys.BAYES, dataset.bayes())
         batch_size, rows = spec.training.batch_size, spec.data.train_rows
-        steps_per_pass = dataset.train_batches_total(batch_size, rows)
+        # After the model: the data is staged in the memory the model leaves.
+        loader = stage_data(log, config, dataset, rows, device, dist.local_world_size).loader
+        log.event(keys.BAYES, dataset.bayes())
+        steps_per_pass = batches_per_pass(batch_size, rows)
         total_steps = steps_per_pass * spec.training.passes
         eval_steps = eval_schedule(total_steps, spec.training.eval_every)
         dist.barrier()
@@ -189,12 +217,12 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
         for pass_index in range(spec.training.passes):
             order_seed = seed * 1_000_003 + pass_index  # a different order per seed and per pass
             for step_in_pass, batch in enumerate(
-                dataset.train_batches(batch_size, rows, order_seed, rank=dist.rank, world_size=dist.world_size),
+                loader.train_batches(batch_size, rows, order_seed, rank=dist.rank, world_size=dist.world_size),
                 start=1,
             ):
-                batch = batch.to(device, non_blocking=True)
+                batch = batch.to(device, non_blocking=True)  # a no-op for batches made on the device
                 # Sum over max(rows, 1): a rank whose slice of the last global batch is empty adds 0, not NaN.
-                loss = F.binary_cross_entropy_with_logits(model(batch), batch.labels, reduction="sum")
+                loss = F.binary_cross_entropy_with_logits(model(batch).float(), batch.labels, reduction="sum")
                 loss = loss / max(batch.size, 1)
                 optimizer.zero_grad()
                 loss.backward()
@@ -208,7 +236,7 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
                     done.abort_reason = f"diverged: non-finite loss by sample {done.samples}"
                     break
                 if done.step in eval_steps:
-                    run_evaluation(log, model, dataset, spec, device, dist, done, total_steps)
+                    run_evaluation(log, model, loader, spec, device, dist, done, total_steps)
                     bar.set_postfix({quality.metric: f"{done.last[quality.metric]:.4f}"})  # type: ignore[index]
             if done.abort_reason:
                 break
@@ -226,16 +254,17 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
         log.event(keys.PASS_END, final, metadata={keys.SAMPLES_COUNT: done.samples,
                                                   keys.EPOCH_NUM: done.step / total_steps}, time_ms=pass_end_ms)
     finally:
+        scope.close()
         log.close()
     return derive_result(read_log_file(run_dir / MLLOG_FILE), point) if dist.is_main else None
 
 
-def run_evaluation(log: RunLog, model: torch.nn.Module, dataset: Dataset, spec: WorkloadSpec, device: torch.device,
+def run_evaluation(log: RunLog, model: torch.nn.Module, loader: Loader, spec: WorkloadSpec, device: torch.device,
                    dist: Distributed, done: Progress, total_steps: int) -> None:
     """Evaluate on the clock, log the metrics, and stop the clock at the first target hit."""
     start_ms = now_ms()
     tic = time.perf_counter()
-    metrics = evaluate(model, dataset, spec.training.eval_batch_size, device, dist)
+    metrics = evaluate(model, loader, spec.training.eval_batch_size, device, dist)
     done.eval_seconds += time.perf_counter() - tic
     stop_ms = now_ms()
     log_evaluation(log, metrics, spec.quality.metric, done.step / total_steps, done.samples, start_ms, stop_ms)

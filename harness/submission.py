@@ -62,7 +62,8 @@ def ensure_system(root: Path, config: RunConfig, nodes: int = 1) -> SystemDescri
     """The submission's description of this system: captured once, then kept (the user fills it in)."""
     path = SubmissionLayout(root).system_file(config.system)
     if not path.exists():
-        system = capture(config.system, config.backend, config.device, nodes=nodes, status=config.status)
+        system = capture(config.system, config.backend, config.device, nodes=nodes, status=config.status,
+                         precision=config.precision)
         system.submitter, system.division = config.submitter, config.division
         atomic_write_json(path, system)
         return system
@@ -70,12 +71,14 @@ def ensure_system(root: Path, config: RunConfig, nodes: int = 1) -> SystemDescri
         system = SystemDescription.model_validate_json(path.read_bytes())
     except (OSError, ValidationError) as err:
         raise InputError([Problem(str(path), "", f"not a valid system description: {err}")]) from None
-    if (system.embedding_backend, system.device) != (config.backend, config.device):
+    described = {"embedding_backend": system.embedding_backend, "device": system.device, "precision": system.precision}
+    asked = {"embedding_backend": config.backend, "device": config.device, "precision": config.precision}
+    if differ := [name for name in described if described[name] != asked[name]]:
         raise InputError([Problem(
-            str(path), "embedding_backend",
-            f"system {config.system!r} ran {system.embedding_backend} on {system.device}; this run asks for "
-            f"{config.backend} on {config.device}: results of one system must come from one stack "
-            "(give another --system name)",
+            str(path), ", ".join(differ),
+            f"system {config.system!r} ran {system.embedding_backend} on {system.device} in {system.precision}; "
+            f"this run asks for {config.backend} on {config.device} in {config.precision}: results of one system "
+            "must come from one stack (give another --system name)",
         )])
     return system
 
@@ -276,4 +279,5 @@ def describe(result: RunResult) -> str:
         head = f"target reached in {result.time_to_target_s:.1f} s ({result.samples_to_target:,} samples)"
     else:
         head = f"aborted ({result.abort_reason})"
-    return f"{head}; final {metric} {final}; {result.train_samples_per_s:,.0f} samples/s"
+    staging = f"; staging {result.staging_s:.1f} s (not timed)" if result.staging_s is not None else ""
+    return f"{head}; final {metric} {final}; {result.train_samples_per_s:,.0f} samples/s{staging}"

@@ -14,8 +14,8 @@ The runner logs every entry in this order (harness.runner). The checker requires
 type, inside initialisation (LOG-2, TIME-1); compares the logged ``spec`` and ``point`` values
 with the workload's point (CLOSED-4) and the ``spec`` ones with the run's own spec (LOG-6); and the
 run's record takes its ``point``, ``run`` and ``stack`` facts, and the spec values it repeats, from
-the logged values (harness.record). Adding a logged value is one entry here; a new stack fact (a
-numeric precision, say) also needs its HarnessInfo field, which the runner fills from its
+the logged values (harness.record). Adding a logged value is one entry here; a new stack fact (as
+the numeric precision was) also needs its HarnessInfo field, which the runner fills from its
 configuration.
 """
 
@@ -89,6 +89,7 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
     Hyperparameter(k.EMBEDDING_BACKEND, "str", "stack", "backend"),
     Hyperparameter(k.WORLD_SIZE, "int", "stack", "world_size"),
     Hyperparameter(k.DEVICE, "str", "stack", "device"),
+    Hyperparameter(k.PRECISION, "str", "stack", "precision"),
     Hyperparameter(k.RECSCALE_VERSION, "str", "stack", "recscale"),
 )
 

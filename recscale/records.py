@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, create_model
 
 from recscale.metrics import METRICS, TARGET_METRICS, Metric
+from recscale.system import PRECISION_BEFORE_RECORDED, Precision
 
 SCHEMA_VERSION = 1
 
@@ -61,6 +62,8 @@ class HarnessInfo(Record):
     backend: Literal["torchrec", "torch"]
     device: Literal["cpu", "cuda"]
     world_size: int = Field(1, ge=1)
+    precision: Precision = Field(PRECISION_BEFORE_RECORDED, description="numeric precision (recscale_precision; "
+                                 "fp32 for records made before it was logged)")
 
 
 class RunResult(Record):
@@ -88,6 +91,9 @@ class RunResult(Record):
     train_samples: NonNegativeInt = Field(description="size of the training fraction")
     eval_samples: NonNegativeInt
     train_samples_per_s: NonNegativeFloat = Field(description="training throughput, evaluation excluded")
+    staging_s: NonNegativeFloat | None = Field(None, description="seconds of initialisation spent staging the "
+                                               "point's data (recscale_staging_s; not timed, TIME-6); null "
+                                               "when the log does not say")
     final: Metrics | None = Field(description="quality at the end of the pass (null if it diverged)")
     at_target: Metrics | None
     curve: list[CurvePoint]

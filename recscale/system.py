@@ -6,11 +6,16 @@ left empty for the user to fill; the checker lists the required ones still empty
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 EmbeddingBackend = Literal["torchrec", "torch"]
+# Numeric precision of the stack (RULES.md SYS-3): fp32; tf32 matmuls; bf16 autocast of the dense
+# parts (tables and optimizer state fp32). Part of the stack, not of the workload.
+Precision = Literal["fp32", "tf32", "bf16"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+PRECISION_BEFORE_RECORDED: Precision = "fp32"  # what records and descriptions without one ran in
 
 
 class SoftwareStack(BaseModel):
@@ -70,6 +75,8 @@ class SystemDescription(BaseModel):
     # RecScale's own
     embedding_backend: EmbeddingBackend
     device: Literal["cpu", "cuda"]
+    precision: Precision = Field(PRECISION_BEFORE_RECORDED, description="numeric precision of every run on this "
+                                 "system (fp32 for descriptions written before it was recorded)")
 
 
 # Fields a submission must fill before it is checked clean (RULES.md SYS-1).

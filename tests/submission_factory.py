@@ -132,9 +132,11 @@ def simulate_run(point: Point, seed: int, system: str, submitter: str, division:
                        ("submission_status", "research")):
         log.add(start_ms, pit, key, value)
     log.add(start_ms + 1, start, "init_start")
-    stack = HarnessInfo(recscale=__version__, backend="torch", device="cpu", world_size=1)
+    stack = HarnessInfo(recscale=__version__, backend="torch", device="cpu", world_size=1, precision="fp32")
     for key, value in logged_values(spec, RunFacts(point.point_id, point.spec_sha256, seed, stack)).items():
         log.add(start_ms + 2, pit, key, value)
+    staging_s = 0.25
+    log.add(start_ms + 2, pit, "recscale_staging_s", staging_s, {"loader": "host", "device": "cpu"})
     bayes = bayes_metrics() if spec.data.source == "synthetic" else None
     log.add(start_ms + 2, pit, "recscale_bayes", bayes)
     log.add(start_ms + 50, end, "init_stop")
@@ -174,7 +176,8 @@ def simulate_run(point: Point, seed: int, system: str, submitter: str, division:
                         higher_is_better=spec.quality.higher_is_better),
         time_to_target_s=run_s if stop_ms else None, samples_to_target=samples_to_target, run_time_s=run_s,
         pass_time_s=(pass_end - run_start) / 1000, samples_seen=seen, train_samples=rows,
-        eval_samples=spec.data.eval_samples, train_samples_per_s=speed, final=Metrics(**final) if final else None,
+        eval_samples=spec.data.eval_samples, train_samples_per_s=speed, staging_s=staging_s,
+        final=Metrics(**final) if final else None,
         at_target=at_target, curve=curve, bayes=Metrics(**bayes) if bayes else None,
         params=ComponentCounts(**param_counts(spec)), flops_per_example=ComponentCounts(**flops),
         train_flops=float(flops["total"]) * seen, harness=stack, started_at=utc(start_ms), finished_at=utc(pass_end),

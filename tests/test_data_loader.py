@@ -8,52 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from data_helpers import CARDS, write_dataset
 
 from harness.cli import main
 from recscale.errors import InputError
-from recscale.io import utc_now
 from recscale.load import load_workload
 from recscale.resources import load_schema
 from recscale.spec import DataSpec
 from reference.data import generate
-from reference.data.loader import SHUFFLE_BLOCK, Dataset, _BlockOrder, open_dataset
-from reference.data.manifest import (
-    DatasetManifest,
-    Shard,
-    Split,
-    describe_array,
-    record_verified,
-    write_manifest,
-)
-
-CARDS = [7, 100, 3]
-
-
-def write_dataset(root: Path, shard_rows: list[int], eval_rows: int) -> DatasetManifest:
-    """A data set whose training row r (over all shards) has dense[:, 0] == r; eval row i has 1e6 + i."""
-    def shard(split: str, name: str, first: int, rows: int) -> Shard:
-        number = np.arange(first, first + rows)
-        dense = np.zeros((rows, 13), np.int32)
-        dense[:, 0], dense[:, 1] = number, -5
-        sparse = np.stack([number % c for c in CARDS], axis=1).astype(np.int32)
-        labels = (number % 2).astype(np.int32)[:, None]
-        files = []
-        for role, array in (("dense", dense), ("sparse", sparse), ("labels", labels)):
-            path = root / split / f"{name}_{role}.npy"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, array)
-            files.append(describe_array(root, path))
-        return Shard(name=name, rows=rows, dense=files[0], sparse=files[1], labels=files[2])
-
-    starts = np.r_[0, np.cumsum(shard_rows)]
-    train = [shard("train", f"day_{i}", int(starts[i]), n) for i, n in enumerate(shard_rows)]
-    evaluation = shard("eval", "day_9", 1_000_000, eval_rows)
-    manifest = DatasetManifest(source="npy", created_at=utc_now(), recscale_version="test", num_dense=13,
-                               cardinalities=CARDS, dense_transform="log1p",
-                               train=Split(rows=int(starts[-1]), shards=train),
-                               eval=Split(rows=eval_rows, shards=[evaluation]))
-    write_manifest(root, manifest)
-    return manifest
+from reference.data.loader import SHUFFLE_BLOCK, BlockOrder, Dataset, open_dataset
+from reference.data.manifest import record_verified
 
 
 @pytest.fixture
@@ -69,7 +33,7 @@ def visited(dataset: Dataset, batch_size: int, rows: int, seed: int, rank: int =
 
 @pytest.mark.parametrize("rows", [1, 31, 32, 33, 1000, 1037, 3037])
 def test_block_order_is_a_permutation(rows: int) -> None:
-    order = _BlockOrder(rows, seed=4)
+    order = BlockOrder(rows, seed=4)
     np.testing.assert_array_equal(np.sort(order.rows(np.arange(rows))), np.arange(rows))
 
 
@@ -197,7 +161,7 @@ def test_open_dataset_checks_the_workload_against_the_data(tmp_path: Path) -> No
 
 
 def test_shuffle_block_keeps_gathers_local() -> None:
-    order = _BlockOrder(10 * SHUFFLE_BLOCK, seed=0).rows(np.arange(SHUFFLE_BLOCK))
+    order = BlockOrder(10 * SHUFFLE_BLOCK, seed=0).rows(np.arange(SHUFFLE_BLOCK))
     assert np.all(np.diff(order) == 1)  # the first block of the pass is one run of consecutive rows
 
 

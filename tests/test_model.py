@@ -10,6 +10,7 @@ import torch
 from model_helpers import CARDINALITIES, CPU, INTERACTIONS, backends, multi_hot_batch, one_hot_batch, tiny_spec
 
 from reference.model.dlrm import build_model
+from reference.model.embeddings import one_id_per_bag
 from reference.model.optim import build_optimizer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")
@@ -159,6 +160,24 @@ def test_torchrec_fast_path_equals_the_keyed_jagged_tensor_path(monkeypatch: pyt
 
 
 @pytest.mark.parametrize("backend", backends())
+def test_a_stated_one_hot_flag_is_taken_without_reading_the_lengths(backend: str) -> None:
+    """The loaders state Batch.one_hot, so the model never looks at the lengths (on a GPU that look is a
+    host sync per forward): lengths on the meta device cannot be read, and are not."""
+    spec = tiny_spec()
+    model = build_model(spec, backend, CPU, seed=0)
+    batch = one_hot_batch(spec, size=4)
+    expected = model.sparse_arch(batch)
+    stated = copy.copy(batch)
+    stated.sparse_lengths = batch.sparse_lengths.to("meta")
+    if backend == "torch":  # the torchrec backend hands the lengths to fbgemm, which needs them
+        torch.testing.assert_close(model.sparse_arch(stated), expected)
+    assert one_id_per_bag(stated)
+    stated.one_hot = None
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        one_id_per_bag(stated)  # unstated: the lengths are read
+
+
+@pytest.mark.parametrize("backend", backends())
 def test_multi_hot_batch_with_one_hot_totals(backend: str) -> None:
     """Lengths [2, 0, 1, 1, ...] add up to F x B like one-hot data but must be read as bags."""
     spec = tiny_spec()
@@ -168,6 +187,7 @@ def test_multi_hot_batch_with_one_hot_totals(backend: str) -> None:
     lengths[:, 0], lengths[:, 1] = 2, 0  # example 0 gets two ids per feature, example 1 none
     skewed = copy.copy(batch)
     skewed.sparse_lengths = lengths
+    skewed.one_hot = None  # the lengths changed: not stated by a loader, so they are read
     pooled = model.sparse_arch(skewed)
     rows = spec.model.embedding.rows(spec.data.feature_cardinalities)
     ids = batch.one_hot_ids()

@@ -37,10 +37,10 @@ RULE_OF = {"time_to_target_s": "TIME-4", "run_time_s": "TIME-4", "pass_time_s": 
            "flops_per_example": "RUN-5", "train_flops": "RUN-5", "quality": "CONV-1", "workload_id": "SUB-5",
            "system": "SUB-5", "division": "SUB-5"}
 OTHER_WORD = {"success": "aborted", "aborted": "success", "closed": "open", "open": "closed", "torch": "torchrec",
-              "cpu": "cuda", "ne": "logloss"}
+              "cpu": "cuda", "ne": "logloss", "fp32": "bf16"}
 METRICS_OBJECT = {"ne": 0.5, "logloss": 0.4, "auc": 0.6, "calibration": 1.1}
 NULLABLE = {"abort_reason": "tampered", "time_to_target_s": 1.0, "samples_to_target": 1, "at_target": METRICS_OBJECT,
-            "final": METRICS_OBJECT, "bayes": METRICS_OBJECT}
+            "final": METRICS_OBJECT, "bayes": METRICS_OBJECT, "staging_s": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +174,16 @@ def test_an_impossible_logged_bayes_quality_fails_the_check(bases, tmp_path):
     report = check_submission(root, references=[])
     assert any(f.rule == "LOG-2" and "recscale_bayes value must be quality_or_null" in f.message
                for f in report.errors), [f.line() for f in report.errors]
+
+
+def test_a_log_from_before_staging_was_logged_records_no_staging_time(bases, tmp_path):
+    """recscale_staging_s is optional (TIME-6): a log without it gives staging_s null, and passes."""
+    root = broken_copy(bases, tmp_path)
+    folder = run_folders(root)[0]
+    edit_events(folder / "mllog.txt", lambda ev: ev.pop(index_of(ev, "recscale_staging_s")))
+    edit_json(folder / "result.json", lambda d: d.pop("staging_s"))
+    write_manifest(root)
+    result, log = read_run(folder)
+    points = {p.point_id: p for p in load_points(SMOKE)[1]}
+    assert result.staging_s is None and derive_result(log, points[result.point_id]) == result
+    assert check_submission(root, references=[]).passed

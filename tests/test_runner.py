@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import torch
 import yaml
 
 from harness.record import derive_result
@@ -100,7 +102,7 @@ def test_event_order_and_timing(tiny_run: tuple[RunResult, Path]) -> None:
     assert order.index("run_start") < order.index("eval_start") < order.index("run_stop")
     assert order[-1] == "recscale_pass_end"
     init = order[order.index("init_start") + 1:order.index("init_stop")]
-    assert init == [entry.key for entry in HYPERPARAMETERS] + ["recscale_bayes"]
+    assert init == [entry.key for entry in HYPERPARAMETERS] + ["recscale_staging_s", "recscale_bayes"]
     times = [e["time_ms"] for e in evs]
     assert times == sorted(times)
     by_key = {e["key"]: e for e in evs}
@@ -136,6 +138,25 @@ def test_divergence_is_aborted_and_sweep_goes_on(tmp_path: Path) -> None:
         assert result.abort_reason.startswith("diverged"), result.abort_reason
         assert result.final is None
         json.dumps(result.model_dump(mode="json"), allow_nan=False)
+
+
+def test_staging_is_logged_and_recorded(tiny_run: tuple[RunResult, Path]) -> None:
+    result, run_dir = tiny_run
+    staging = next(e for e in events(run_dir) if e["key"] == "recscale_staging_s")
+    assert result.staging_s == staging["value"] >= 0
+    assert staging["metadata"]["loader"] == "host" and staging["metadata"]["device"] == "cpu"  # auto on the CPU
+    assert result.harness.precision == "fp32"
+
+
+def test_every_loader_trains_the_same_model(tmp_path: Path) -> None:
+    """Same batches in the same order: the staged loader's run is the host loader's, metric for metric."""
+    _, points = load_points(TINY)
+    host = train_run(points[0], 3, config(tmp_path, loader="host"), tmp_path / "host")
+    staged = train_run(points[0], 3, config(tmp_path, loader="device"), tmp_path / "device")
+    assert [c.model_dump(exclude={"elapsed_s"}) for c in staged.curve] == \
+        [c.model_dump(exclude={"elapsed_s"}) for c in host.curve]
+    staging = next(e for e in events(tmp_path / "device") if e["key"] == "recscale_staging_s")
+    assert staging["metadata"]["loader"] == "device" and staging["metadata"]["staged_bytes"] > 0
 
 
 def test_same_seed_same_metrics(tmp_path: Path) -> None:
@@ -216,3 +237,38 @@ def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path: Path) -> None
     assert all(p.read_bytes() == content for p, content in kept.items())
     manifest = json.loads((sub / MANIFEST_FILE).read_text())
     assert len(manifest["runs"]) == len({(r["point"], r["seed"]) for r in manifest["runs"]}) == 4
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nvidia") is not None, reason="DALI may be installed here")
+def test_loader_dali_without_dali_says_how_to_install_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    code = main(["run", str(TINY), "--submission", str(tmp_path / "sub"), "--loader", "dali", "--no-progress"])
+    assert code == 2 and "pip install nvidia-dali" in capsys.readouterr().err
+    assert not (tmp_path / "sub").exists()
+
+
+def test_default_system_name_says_the_precision() -> None:
+    from harness.commands.run import default_system
+
+    assert default_system("cuda", "torch").endswith("_cuda_torch")
+    assert default_system("cuda", "torch", "bf16").endswith("_cuda_torch_bf16")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_cuda_every_loader_and_precision_trains(tmp_path: Path) -> None:
+    """On a GPU: the staged loader's run is the host loader's (the same batches; metric for metric with
+    the deterministic Triton update), and each precision trains and is recorded."""
+    from reference.model import tbe_triton
+
+    _, points = load_points(TINY)
+    runs = {loader: train_run(points[0], 3, config(tmp_path, device="cuda", loader=loader), tmp_path / loader)
+            for loader in ("host", "device")}
+    curves = [[c.ne for c in runs[loader].curve] for loader in ("host", "device")]
+    if tbe_triton.available():
+        assert curves[0] == curves[1]
+    else:  # the atomic fallback adds a row's gradients in no fixed order
+        assert curves[0] == pytest.approx(curves[1], rel=1e-4)
+    for precision in ("tf32", "bf16"):
+        result = train_run(points[0], 3, config(tmp_path, device="cuda", precision=precision), tmp_path / precision)
+        assert result.harness.precision == precision and result.status == "success"

@@ -30,6 +30,8 @@ def test_runner_checker_scorer(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     (row,) = closed["rows"]
     assert (closed["workload_id"], row["rank"], row["points_total"]) == ("smoke", 1, 4)
     assert row["sweep_time_s"] > 0 and row["stack"]["embedding_backend"] == "torch"
+    assert row["stack"]["precision"] == "fp32"
+    assert "| embedding backend | precision |" in (tmp_path / "board" / "leaderboard.md").read_text()
     (report,) = board["workload_fits"]
     assert report["bayes_floor"] is not None and len(report["points"]) == 4
     assert (tmp_path / "board" / "index.html").is_file()

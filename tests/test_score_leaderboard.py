@@ -108,4 +108,6 @@ def test_open_board_ranks_the_better_curve_first(submissions) -> None:
 def test_stack_of_cpu_and_missing_descriptions() -> None:
     cpu = stack_of(system_description("x"))
     assert cpu.accelerator == "CPU (Test CPU)" and cpu.device == "cpu"
-    assert stack_of(None).accelerator == ""
+    assert cpu.precision == "fp32"  # a description from before the precision was recorded (SYS-3)
+    assert stack_of(system_description("x").model_copy(update={"precision": "bf16"})).precision == "bf16"
+    assert stack_of(None).accelerator == "" and stack_of(None).precision == ""

@@ -32,7 +32,8 @@ ONCE: dict[str, tuple[str, str]] = {  # RULES.md LOG-2: key -> (event type, valu
     k.TRAIN_SAMPLES_PER_S: (PIT, "number"),
     k.PASS_END: (PIT, "metrics_or_null"),
 }
-OPTIONAL: dict[str, tuple[str, str]] = {k.ABORT_REASON: (PIT, "str")}
+# recscale_staging_s: logs made before it was logged have none (TIME-6)
+OPTIONAL: dict[str, tuple[str, str]] = {k.ABORT_REASON: (PIT, "str"), k.STAGING_S: (PIT, "number")}
 EVAL_KEYS: dict[str, tuple[str, str]] = dict(zip(EVALUATION, ((START, "null"), (END, "null"), (PIT, "metric"),
                                                               (PIT, "metrics")), strict=True))
 

@@ -197,7 +197,7 @@ def check_distinct_runs(runs: list[RunCheck], out: Findings) -> None:
 
 def check_systems(inventory: Inventory, systems: dict[str, SystemDescription | None], runs: list[RunCheck],
                   manifest: SubmissionManifest | None, out: Findings) -> None:
-    """SYS-1 (described, required fields filled) and SYS-2 (one stack per system)."""
+    """SYS-1 (described, required fields filled) and SYS-2 (one stack per system: backend, device, precision)."""
     used = sorted({r.folder.system for r in runs})
     for name in used:
         rel = inventory.systems.get(name)
@@ -217,10 +217,12 @@ def check_systems(inventory: Inventory, systems: dict[str, SystemDescription | N
                               f"is {getattr(manifest, field_name)!r}")
         for run in runs:
             if run.folder.system == name and run.result is not None:
-                stack = (run.result.harness.backend, run.result.harness.device)
-                if stack != (system.embedding_backend, system.device):
-                    out.error("SYS-2", show(run.folder.result or run.folder.rel), f"ran {stack[0]} on {stack[1]}, "
-                              f"but system {name} is {system.embedding_backend} on {system.device}")
+                harness = run.result.harness
+                if (harness.backend, harness.device, harness.precision) != (
+                        system.embedding_backend, system.device, system.precision):
+                    out.error("SYS-2", show(run.folder.result or run.folder.rel), f"ran {harness.backend} on "
+                              f"{harness.device} in {harness.precision}, but system {name} is "
+                              f"{system.embedding_backend} on {system.device} in {system.precision}")
     for name in sorted(set(inventory.systems) - set(used)):
         out.note("SYS-1", show(inventory.systems[name]), "a system description no run uses")
 

@@ -38,7 +38,7 @@ def check_init(facts: LogFacts, out: Findings) -> None:
                   "initialisation would be on the clock")
     if init_start is None or init_stop is None:
         return
-    for key in INIT_KEYS:
+    for key in (*INIT_KEYS, k.STAGING_S):
         if (at := facts.position(key)) is not None and not init_start < at < init_stop:
             out.error("TIME-1", facts.file, f"line {facts.events[at].line}: {key} is logged outside "
                       "initialisation (between init_start and init_stop)")

@@ -20,6 +20,9 @@ from recscale.errors import InputError, Problem
 from recscale.io import folder_to_write
 from recscale.layout import RESULTS_DIR, safe_name
 from recscale.load import resolve_workload
+from recscale.system import PRECISIONS
+from reference.data.dali import INSTALL_HINT, dali_available
+from reference.data.pipeline import LOADER_CHOICES
 from reference.model.parallel import require_shardable
 
 DEMO_SUBMISSION = Path("runs") / "demo"
@@ -31,9 +34,10 @@ def default_backend() -> str:
     return "torchrec" if has("torchrec") and (has("fbgemm_gpu")) else "torch"
 
 
-def default_system(device: str, backend: str) -> str:
+def default_system(device: str, backend: str, precision: str = "fp32") -> str:
+    """<host>_<device>_<backend>, and _<precision> unless fp32: one system is one stack (SYS-2)."""
     host = "".join(c if c.isalnum() or c in "-_." else "-" for c in platform.node()).lstrip(".-") or "local"
-    return f"{host}_{device}_{backend}"
+    return f"{host}_{device}_{backend}" + ("" if precision == "fp32" else f"_{precision}")
 
 
 def system_name(text: str) -> str:
@@ -57,10 +61,14 @@ def seed(text: str) -> int:
 
 def config_from(args: argparse.Namespace) -> RunConfig:
     backend = args.backend or default_backend()
+    # --loader / --precision (the data pipeline and the numerics of the stack)
+    if args.loader == "dali" and not dali_available():
+        raise InputError([Problem("--loader", "dali", INSTALL_HINT)])
     return RunConfig(
         submitter=args.submitter, division=args.division,
-        system=args.system or default_system(args.device, backend), backend=backend, device=args.device,
-        data_root=args.data_root, status=args.status, progress=False if args.no_progress else None,
+        system=args.system or default_system(args.device, backend, args.precision), backend=backend,
+        device=args.device, data_root=args.data_root, status=args.status,
+        progress=False if args.no_progress else None, precision=args.precision, loader=args.loader,
     )
 
 
@@ -103,7 +111,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--system", type=system_name, help="system name (default: <host>_<device>_<backend>)")
+    p.add_argument("--system", type=system_name, help="system name (default: <host>_<device>_<backend>, and "
+                   "_<precision> unless fp32)")
     p.add_argument("--submitter", default="recscale-user", help="organisation submitting the results")
     p.add_argument("--division", choices=["closed", "open"], default="closed")
     p.add_argument("--status", default="", choices=["", "available", "preview", "research", "onprem", "cloud"],
@@ -112,6 +121,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=["torchrec", "torch"], help="embedding backend (default: torchrec "
                    "when fbgemm is installed, else torch)")
     p.add_argument("--data-root", type=Path, default=Path("data"), help="where synthetic data is generated")
+    # --loader / --precision: the data pipeline and the numerics of the stack
+    p.add_argument("--loader", choices=LOADER_CHOICES, default="auto", help="where batches are made, same batches "
+                   "either way: device (data staged in device memory), host (read from the shards each batch), "
+                   "dali (NVIDIA DALI, an optional extra); auto: device on CUDA when the data fits, else host")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="numeric precision, part of the stack "
+                   "(RULES.md SYS-3): fp32; tf32 (TF32 matmuls on CUDA); bf16 (autocast of the dense parts; "
+                   "tables and optimizer state stay fp32)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

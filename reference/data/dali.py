@@ -5,8 +5,10 @@ fractions, same rank slices: Dataset.train_arrays / eval_arrays feed DALI's exte
 mode), so a run gives the same batches with either loader. DALI casts and transforms the dense
 counts (log(1 + max(x, 0)) in float32), casts the labels and, with a device_id, copies the batch to
 that GPU while the previous ones train (prefetch_queue_depth). device_id=None runs the pipeline on
-the CPU, which is how it is tested on machines without a GPU. The ids are then put in the
-KeyedJaggedTensor layout of Batch (feature-major) by torch on the batch's device.
+the CPU, which is how it is tested on machines without a GPU. The ids are then taken modulo their
+cardinality where the data set asks and put in the KeyedJaggedTensor layout of Batch (feature-major)
+by torch on the batch's device (batch.WideIds, as the staged loader does). `recscale run --loader dali`
+reads through it (reference/data/pipeline.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reference.data.batch import Batch
+from reference.data.batch import Batch, WideIds
 from reference.data.loader import Arrays, Dataset
 
 INSTALL_HINT = "NVIDIA DALI is not installed: pip install nvidia-dali-cuda120 (or nvidia-dali-cuda130)"
@@ -39,11 +41,11 @@ class DaliLoader:
             raise ImportError(INSTALL_HINT)
         self.dataset, self.device_id, self.num_threads, self.prefetch = dataset, device_id, num_threads, prefetch
         self.device = torch.device("cpu") if device_id is None else torch.device("cuda", device_id)
-        manifest = dataset.manifest
-        self.hots = manifest.multi_hot_sizes or [1] * len(manifest.cardinalities)
-        self.one_hot = manifest.multi_hot_sizes is None
-        cards = torch.tensor(manifest.cardinalities, dtype=torch.int64, device=self.device)
-        self.modulo = cards if manifest.sparse_modulo else None
+        self.layout = WideIds(dataset.hots, self.device)
+        # each column's cardinality (feature f's k_f columns share one), when ids are taken modulo it
+        cards = torch.tensor(dataset.cardinalities, dtype=torch.int64, device=self.device)
+        hots = torch.tensor(dataset.hots, device=self.device)
+        self.modulo = cards.repeat_interleave(hots) if dataset.manifest.sparse_modulo else None
 
     def train_batches(self, batch_size: int, rows: int, seed: int, rank: int = 0,
                       world_size: int = 1) -> Iterator[Batch]:
@@ -92,7 +94,9 @@ class DaliLoader:
                 dense, sparse, labels = (self._to_torch(out) for out in pipe.run())
             except StopIteration:
                 return
-            yield self._assemble(dense, sparse, labels)
+            if self.modulo is not None:
+                sparse = sparse.to(torch.int64) % self.modulo
+            yield self.layout.batch(dense, sparse, labels)
 
     def _to_torch(self, tensor_list: Any) -> torch.Tensor:
         from nvidia.dali import types
@@ -103,20 +107,3 @@ class DaliLoader:
         out = torch.empty(tensor.shape(), dtype=dtypes[tensor.dtype], device=self.device)
         stream = torch.cuda.current_stream(self.device) if self.device.type == "cuda" else None
         return feed_ndarray(tensor, out, cuda_stream=stream)
-
-    def _assemble(self, dense: torch.Tensor, wide: torch.Tensor, labels: torch.Tensor) -> Batch:
-        """Batch from dense [B, D], ids [B, sum k_f] (features side by side) and labels [B, 1]."""
-        size, features = dense.shape[0], len(self.hots)
-        if self.one_hot:
-            ids = wide.t().to(torch.int64)
-            if self.modulo is not None:
-                ids %= self.modulo[:, None]
-            values = ids.contiguous().view(-1)
-        else:
-            parts = [p.reshape(-1).to(torch.int64) for p in wide.split(self.hots, dim=1)]
-            if self.modulo is not None:
-                parts = [p % self.modulo[f] for f, p in enumerate(parts)]
-            values = torch.cat(parts)
-        hots = torch.tensor(self.hots, dtype=torch.int32, device=self.device)
-        lengths = hots[:, None].expand(features, size).contiguous()
-        return Batch(dense=dense, sparse_values=values, sparse_lengths=lengths, labels=labels.view(-1))

@@ -12,14 +12,18 @@ an empty slice there when it holds fewer rows than ranks). The eval set is read 
 No per-example Python: each batch is a few vectorised gathers (np.take of whole rows from the
 memory maps, over sorted row numbers), a transpose of the ids into the feature-major
 KeyedJaggedTensor layout and torch's log1p of the dense counts. bench/bench_data.py: 2-6M rows/s
-on one core, 50-200x the training step.
+on one core, 50-200x the training step. Every batch states whether it is one-hot (Batch.one_hot, from
+the data set's layout), so that no model has to look at its lengths.
+
+reference/data/staged.py gives the same batches from the split held in (device) memory, and
+reference/data/pipeline.py chooses between them for a run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -32,10 +36,22 @@ from reference.data.generate import bayes_metrics, ensure_synthetic
 from reference.data.manifest import DatasetManifest, Split, check_files, open_array, read_manifest
 
 SHUFFLE_BLOCK = 32
+Positions = TypeVar("Positions", np.ndarray, torch.Tensor)
 _SHUFFLE_KEY = 200
 Checksums = Literal["changed", "all", "none"]
 # dense [n, D], sparse [n, F] (one-hot) or per-feature [n, k_f] (multi-hot), labels [n, 1], as stored
 Arrays = tuple[np.ndarray, np.ndarray | list[np.ndarray], np.ndarray]
+SplitName = Literal["train", "eval"]
+
+
+class Loader(Protocol):
+    """What the training loop reads batches from: Dataset here, and the other loaders of
+    reference/data (staged, prefetch, dali), which give the same batches."""
+
+    def train_batches(self, batch_size: int, rows: int, seed: int, rank: int = 0,
+                      world_size: int = 1) -> Iterator[Batch]: ...
+
+    def eval_batches(self, batch_size: int, rank: int = 0, world_size: int = 1) -> Iterator[Batch]: ...
 
 
 def rank_slice(size: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -43,6 +59,23 @@ def rank_slice(size: int, rank: int, world_size: int) -> tuple[int, int]:
     base, extra = divmod(size, world_size)
     start = rank * base + min(rank, extra)
     return start, start + base + (rank < extra)
+
+
+def batches_per_pass(batch_size: int, rows: int) -> int:
+    """Global batches in one pass over `rows` rows (the last may be partial)."""
+    return -(-rows // batch_size)
+
+
+def pass_slices(batch_size: int, rows: int, rank: int, world_size: int, available: int) -> Iterator[tuple[int, int]]:
+    """[start, stop) positions of a pass over `rows` rows (of `available`) that rank's slice of each
+    global batch covers: every loader batches a pass with this."""
+    if not 0 < rows <= available:
+        raise ValueError(f"rows must be in [1, {available}], got {rows}")
+    if batch_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"bad batch_size {batch_size} or rank {rank} of {world_size}")
+    for first in range(0, rows, batch_size):
+        lo, hi = rank_slice(min(batch_size, rows - first), rank, world_size)
+        yield first + lo, first + hi
 
 
 class _Rows:
@@ -74,7 +107,7 @@ class _Rows:
                 sparse = [_take_rows(a, local) for a in sparse] if isinstance(sparse, list) \
                     else _take_rows(sparse, local)
                 pieces.append((_take_rows(dense, local), sparse, _take_rows(labels, local)))
-        return _concat(pieces)
+        return _concat(pieces) if pieces else self._empty()
 
     def read(self, start: int, stop: int) -> Arrays:
         """Rows [start, stop) in file order (copied out of the maps)."""
@@ -85,7 +118,20 @@ class _Rows:
                 dense, sparse, labels = part
                 sparse = [np.array(s[a:b]) for s in sparse] if isinstance(sparse, list) else np.array(sparse[a:b])
                 pieces.append((np.array(dense[a:b]), sparse, np.array(labels[a:b])))
-        return _concat(pieces)
+        return _concat(pieces) if pieces else self._empty()
+
+    def _empty(self) -> Arrays:
+        """No rows, in the stored shapes and types (a rank's empty slice of the last batch)."""
+        dense, sparse, labels = self.parts[0]
+        sparse = [np.array(s[:0]) for s in sparse] if isinstance(sparse, list) else np.array(sparse[:0])
+        return np.array(dense[:0]), sparse, np.array(labels[:0])
+
+
+def dense_features(dense: np.ndarray, transform: Literal["log1p", "none"]) -> torch.Tensor:
+    """Stored dense values [n, D] -> float32 features: log(1 + max(x, 0)) of raw counts (DLRM's
+    transform) or the stored values. One function for every loader, so that they agree bit for bit."""
+    features = torch.from_numpy(dense)
+    return features.clamp_min(0).float().log1p_() if transform == "log1p" else features.float()
 
 
 def _take_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -99,8 +145,6 @@ def _take_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _concat(pieces: list[Arrays]) -> Arrays:
     if len(pieces) == 1:
         return pieces[0]
-    if not pieces:
-        raise ValueError("no rows")
     dense, sparse, labels = zip(*pieces, strict=True)
     joined = ([np.concatenate(f) for f in zip(*sparse, strict=True)] if isinstance(sparse[0], list)
               else np.concatenate(sparse))
@@ -120,6 +164,9 @@ class Dataset:
         self._train = _Rows(root, manifest.train, self.train_rows)
         self._eval = _Rows(root, manifest.eval, self.eval_rows)
         self._modulo = torch.tensor(self.cardinalities, dtype=torch.int64)[:, None] if manifest.sparse_modulo else None
+        # ids per example of each feature, and whether that is one everywhere (stated on every batch)
+        self.hots: tuple[int, ...] = tuple(manifest.multi_hot_sizes or [1] * len(self.cardinalities))
+        self.one_hot = all(k == 1 for k in self.hots)
 
     @classmethod
     def open(cls, root: Path, checksums: Checksums = "changed", **limits: int | None) -> Dataset:
@@ -138,11 +185,15 @@ class Dataset:
         probs = np.load(self.root / info.teacher_probs.path, mmap_mode="r")[: self.eval_rows]
         return bayes_metrics(probs, self._eval.read(0, self.eval_rows)[2])
 
+    def read(self, split: SplitName, start: int, stop: int) -> Arrays:
+        """Rows [start, stop) of a split in file order, as stored (copied out of the memory maps)."""
+        return (self._train if split == "train" else self._eval).read(start, stop)
+
     # ------------------------------------------------------------------------------- training
 
     def train_batches_total(self, batch_size: int, rows: int) -> int:
         """Global batches in one pass over `rows` training rows (the last may be partial)."""
-        return -(-rows // batch_size)
+        return batches_per_pass(batch_size, rows)
 
     def train_batches(self, batch_size: int, rows: int, seed: int, rank: int = 0,
                       world_size: int = 1) -> Iterator[Batch]:
@@ -152,15 +203,9 @@ class Dataset:
     def train_arrays(self, batch_size: int, rows: int, seed: int, rank: int = 0,
                      world_size: int = 1) -> Iterator[Arrays]:
         """The numpy rows of train_batches, as stored (for other pipelines such as DALI's)."""
-        if not 0 < rows <= self.train_rows:
-            raise ValueError(f"rows must be in [1, {self.train_rows}], got {rows}")
-        if batch_size < 1 or not 0 <= rank < world_size:
-            raise ValueError(f"bad batch_size {batch_size} or rank {rank} of {world_size}")
-        order = _BlockOrder(rows, seed)
-        for first in range(0, rows, batch_size):
-            lo, hi = rank_slice(min(batch_size, rows - first), rank, world_size)
-            positions = np.arange(first + lo, first + hi, dtype=np.int64)
-            yield self._train.take(np.sort(order.rows(positions)))
+        order = BlockOrder(rows, seed)
+        for start, stop in pass_slices(batch_size, rows, rank, world_size, self.train_rows):
+            yield self._train.take(np.sort(order.rows(np.arange(start, stop, dtype=np.int64))))
 
     # ----------------------------------------------------------------------------- evaluation
 
@@ -170,9 +215,8 @@ class Dataset:
 
     def eval_arrays(self, batch_size: int, rank: int = 0, world_size: int = 1) -> Iterator[Arrays]:
         """The numpy rows of eval_batches, as stored."""
-        for first in range(0, self.eval_rows, batch_size):
-            lo, hi = rank_slice(min(batch_size, self.eval_rows - first), rank, world_size)
-            yield self._eval.read(first + lo, first + hi)
+        for start, stop in pass_slices(batch_size, self.eval_rows, rank, world_size, self.eval_rows):
+            yield self._eval.read(start, stop)
 
     # ---------------------------------------------------------------------------------- batch
 
@@ -181,8 +225,7 @@ class Dataset:
         stored transformed), ids [B, F] -> feature-major int64 values, labels -> float32."""
         dense_np, sparse_np, labels_np = arrays
         size = dense_np.shape[0]
-        dense = torch.from_numpy(dense_np)
-        dense = dense.clamp_min(0).float().log1p_() if self.manifest.dense_transform == "log1p" else dense.float()
+        dense = dense_features(dense_np, self.manifest.dense_transform)
         if isinstance(sparse_np, list):  # multi-hot: [B, k_f] per feature -> feature-major values
             hots = [a.shape[1] for a in sparse_np]
             flat = [a.reshape(-1).astype(np.int64) for a in sparse_np]
@@ -198,10 +241,10 @@ class Dataset:
             values = ids.view(-1)
             lengths = torch.ones((sparse_np.shape[1], size), dtype=torch.int32)
         labels = torch.from_numpy(labels_np.reshape(-1).astype(np.float32))
-        return Batch(dense=dense, sparse_values=values, sparse_lengths=lengths, labels=labels)
+        return Batch(dense=dense, sparse_values=values, sparse_lengths=lengths, labels=labels, one_hot=self.one_hot)
 
 
-class _BlockOrder:
+class BlockOrder:
     """A seeded permutation of [0, rows) that keeps blocks of SHUFFLE_BLOCK consecutive rows together.
 
     The block order is a permutation of the blocks; the last, partial block (rows % SHUFFLE_BLOCK rows)
@@ -213,14 +256,29 @@ class _BlockOrder:
         rng = np.random.Generator(np.random.PCG64DXSM(np.random.SeedSequence([seed, _SHUFFLE_KEY])))
         self.order = rng.permutation(self.blocks).astype(np.int32 if self.blocks < 2**31 else np.int64)
         self.short = self.blocks * SHUFFLE_BLOCK - rows  # rows missing from the last block
+        self._order_on: torch.Tensor | None = None
         self.short_slot = int(np.flatnonzero(self.order == self.blocks - 1)[0])
+
+    def _skip_short(self, positions: Positions) -> Positions:
+        """Positions after the short block skip its missing rows (numpy or torch alike)."""
+        if not self.short:
+            return positions
+        k = SHUFFLE_BLOCK
+        return positions + self.short * (positions >= self.short_slot * k + (k - self.short))
 
     def rows(self, positions: np.ndarray) -> np.ndarray:
         """Row numbers [n] int64 at positions [n] int64 of the pass."""
         k = SHUFFLE_BLOCK
-        if self.short:  # positions after the short block skip its missing rows
-            positions = positions + self.short * (positions >= self.short_slot * k + (k - self.short))
+        positions = self._skip_short(positions)
         return self.order[positions // k].astype(np.int64) * k + positions % k
+
+    def rows_on(self, positions: torch.Tensor) -> torch.Tensor:
+        """rows() of int64 positions on a device, computed there (the block order is copied once)."""
+        if self._order_on is None or self._order_on.device != positions.device:
+            self._order_on = torch.from_numpy(self.order).to(positions.device, torch.int64)
+        k = SHUFFLE_BLOCK
+        positions = self._skip_short(positions)
+        return self._order_on[positions // k] * k + positions % k
 
 
 def open_dataset(spec: WorkloadSpec, data_root: Path) -> Dataset:

@@ -29,10 +29,13 @@ def table_name(index: int) -> str:
 
 
 def one_id_per_bag(batch: Batch) -> bool:
-    """Whether every (feature, example) has exactly one id: the lookup fast paths
-    (``Batch.is_one_hot``, which checks every length: a multi-hot batch whose lengths happen to add
-    up to F x B must not be read as [F, B] ids)."""
-    return batch.is_one_hot()
+    """Whether every (feature, example) has exactly one id: the lookup fast paths.
+
+    The loaders state it once per data set (``Batch.one_hot``, from its layout), so asking costs
+    nothing; only a batch built without that statement has its lengths checked (``Batch.is_one_hot``:
+    every length, since a multi-hot batch whose lengths add up to F x B must not be read as [F, B]
+    ids; on an accelerator that check is a host sync per forward)."""
+    return batch.one_hot if batch.one_hot is not None else batch.is_one_hot()
 
 
 def table_ids(batch: Batch, rows: torch.Tensor, one_hot: bool | None = None) -> torch.Tensor:

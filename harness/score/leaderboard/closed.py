@@ -37,7 +37,8 @@ def stack_of(description: SystemDescription | None) -> Stack:
         accelerator = f"CPU ({cpu})" if cpu else "CPU"
     return Stack(accelerator=accelerator, framework=description.framework,
                  embedding_backend=description.embedding_backend, device=description.device,
-                 nodes=description.number_of_nodes, host_processor=description.host_processor_model_name)
+                 nodes=description.number_of_nodes, host_processor=description.host_processor_model_name,
+                 precision=description.precision)
 
 
 def aggregate_times(times: Sequence[float], n_runs: int) -> tuple[float | None, str, str]:

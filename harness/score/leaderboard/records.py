@@ -20,6 +20,8 @@ class Stack(Out):
     device: str
     nodes: str
     host_processor: str
+    precision: str = Field("", description="numeric precision (fp32, tf32, bf16; RULES.md SYS-3); '' where the "
+                                           "description does not say (MLPerf packages)")
 
 
 class SubmissionStatus(Out):

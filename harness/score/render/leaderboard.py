@@ -42,8 +42,8 @@ def _submissions(board: Leaderboard) -> Section:
 def _closed(board: ClosedBoard) -> Section:
     target = f"{board.metric} {'>=' if board.higher_is_better else '<='} {board.target:g}"
     ranking = [[str(r.rank or "–"), r.system, r.submission, r.stack.accelerator, r.stack.framework,
-                r.stack.embedding_backend, seconds(r.sweep_time_s), f"{r.points_reached} / {r.points_total}",
-                r.note] for r in board.rows]
+                r.stack.embedding_backend, r.stack.precision, seconds(r.sweep_time_s),
+                f"{r.points_reached} / {r.points_total}", r.note] for r in board.rows]
     header = ["point", *[f"{r.system} ({r.submission})" for r in board.rows]]
     per_point = []
     for i, point in enumerate(board.points):
@@ -58,7 +58,7 @@ def _closed(board: ClosedBoard) -> Section:
         text=[f"Target {target}. Systems ranked by the time to complete the sweep (SCORE-2); time to target per "
               "point aggregated over runs as MLPerf does (SCORE-1)."],
         tables=[Table(["rank", "system", "submission", "accelerator", "framework", "embedding backend",
-                       "sweep time (s)", "points reached", "note"], ranking, "ranking"),
+                       "precision", "sweep time (s)", "points reached", "note"], ranking, "ranking"),
                 Table(header, per_point, "time to target per point (s)")],
         figures=[(f"{board.workload_id}-systems", "Systems compared: sweep time and time to target per point")],
     )

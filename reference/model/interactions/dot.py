@@ -22,8 +22,10 @@ class _PairwiseDots(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, vectors: torch.Tensor, pair_index: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(vectors, pair_index)
         gram = torch.bmm(vectors, vectors.transpose(1, 2))  # [B, n, n]
+        # The operands in the type the product ran in (bfloat16 under autocast, which backward, run
+        # outside autocast, does not apply): backward's product then matches the gradient's type.
+        ctx.save_for_backward(vectors.to(gram.dtype), pair_index)
         return gram.flatten(1).index_select(1, pair_index)
 
     @staticmethod

@@ -36,17 +36,20 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(VENV)/bin/recscale schemas
 
-# The scaling study of the reference submission (about 25 minutes on 2 CPU cores; resumable: re-run
-# to finish an interrupted study). `make study-report` scores it and writes the report.
-STUDY_WORKLOADS := smoke study-data study-embedding-dim study-embedding-rows study-bottom-mlp \
+# The scaling study of the reference submission (README.md, "The scaling study": about 45 minutes on
+# 2 CPU cores; resumable: re-run to finish an interrupted study). `make study-report` scores it and
+# writes the report. The second CPU stack (the same machine, the table-batched torch backend):
+#   make study STUDY_BACKEND=torch STUDY_SYSTEM=xeon-2c_cpu_torch STUDY_WORKLOADS="smoke study-embedding-rows study-embedding-dim"
+STUDY_WORKLOADS ?= smoke study-data study-embedding-dim study-embedding-rows study-bottom-mlp \
                    study-top-mlp study-interaction
 STUDY_SUBMISSION ?= submissions/reference-cpu
-STUDY_SYSTEM ?= epyc-2c_cpu_torchrec
+STUDY_SYSTEM ?= xeon-2c_cpu_torchrec
+STUDY_BACKEND ?= torchrec
 
 study: $(STAMP)
 	for w in $(STUDY_WORKLOADS); do \
 	  $(VENV)/bin/recscale run $$w --submission $(STUDY_SUBMISSION) --system $(STUDY_SYSTEM) \
-	    --submitter RecScale --status cloud --backend torchrec --no-progress || exit $$?; \
+	    --submitter RecScale --status cloud --backend $(STUDY_BACKEND) --no-progress || exit $$?; \
 	done
 
 study-report: $(STAMP)

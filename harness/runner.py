@@ -46,6 +46,7 @@ from recscale.system import Precision
 from reference.data.loader import Dataset, Loader, batches_per_pass, open_dataset
 from reference.data.pipeline import LoaderChoice, Pipeline, open_pipeline
 from reference.metrics import evaluate_logits
+from reference.model.dlrm import DLRM
 from reference.model.parallel import build_trainable
 from reference.model.precision import in_precision, matmul_precision
 
@@ -66,6 +67,7 @@ class RunConfig:
     progress: bool | None = None  # None: a bar only when stderr is a terminal
     precision: Precision = "fp32"  # numeric precision (reference/model/precision.py): part of the stack
     loader: LoaderChoice = "auto"  # where batches are made (reference/data/pipeline.py): same batches either way
+    cuda_graphs: bool = True  # the dense part replayed as CUDA graphs where that applies (see graph_dense_part)
 
 
 @dataclass
@@ -154,6 +156,23 @@ def stage_data(log: RunLog, config: RunConfig, dataset: Dataset, rows: int, devi
     return pipeline
 
 
+def graphs_apply(config: RunConfig, device: torch.device, world_size: int, model: torch.nn.Module) -> bool:
+    """CUDA graphs replay the dense part of a step on CUDA in one process (the multi-process gradient
+    hook is not captured), unless --no-cuda-graphs: on a GPU the step is otherwise bound by the CPU
+    launching its ~500 small operations (reference/model/cuda_graphs.py)."""
+    return config.cuda_graphs and device.type == "cuda" and world_size == 1 and isinstance(model, DLRM)
+
+
+def graph_dense_part(model: torch.nn.Module, config: RunConfig, device: torch.device, dist: Distributed,
+                     batch_size: int) -> bool:
+    """Capture the dense part for training batches of `batch_size` where graphs apply (initialisation,
+    not timed); whether it did. The same function with the same kernels: the run's numbers do not change."""
+    if not graphs_apply(config, device, dist.world_size, model):
+        return False
+    model.capture_graphs(batch_size, torch.bfloat16 if config.precision == "bf16" else None)  # type: ignore[operator]
+    return True
+
+
 def log_hyperparameters(log: RunLog, point: Point, seed: int, stack: HarnessInfo) -> None:
     """Every entry of recscale.hyperparams, in its order."""
     facts = RunFacts(point_id=point.point_id, spec_sha256=point.spec_sha256, seed=seed, stack=stack)
@@ -195,8 +214,10 @@ def train_run(point: Point, seed: int, config: RunConfig, run_dir: Path,
         dataset = open_dataset(spec, config.data_root)
         model, optimizer = build_trainable(spec, config.backend, device, seed, dist.world_size,
                                            dist.local_world_size)
+        graphed = graph_dense_part(model, config, device, dist, spec.training.batch_size)
         model = in_precision(model, config.precision, device)
         log_hyperparameters(log, point, seed, stack_of(config, dist))
+        log.event(keys.CUDA_GRAPHS, graphed)
         batch_size, rows = spec.training.batch_size, spec.data.train_rows
         # After the model: the data is staged in the memory the model leaves.
         loader = stage_data(log, config, dataset, rows, device, dist.local_world_size).loader

@@ -20,6 +20,7 @@ DEVICE = "recscale_device"
 PRECISION = "recscale_precision"
 RECSCALE_VERSION = "recscale_version"
 BAYES = "recscale_bayes"
+CUDA_GRAPHS = "recscale_cuda_graphs"  # whether the dense part ran as CUDA graphs (harness/runner.py)
 STAGING_S = "recscale_staging_s"  # seconds initialisation spent staging the point's data (TIME-6)
 EVAL_METRICS = "recscale_eval_metrics"
 ABORT_REASON = "recscale_abort_reason"

@@ -130,6 +130,7 @@ def grid_points(root: Path, fractions: Sequence[float], dims: Sequence[int], *, 
     spec = yaml.safe_load(SYNTHETIC.read_text(encoding="utf-8"))
     spec["id"] = workload
     spec["data"]["train_samples"] = train_samples
+    spec["training"]["batch_size"] = 512  # every point holds one batch, down to 1/4096 of 4M rows
     spec["sweep"] = {"data.fraction": list(fractions),
                      "size": {"model.embedding.dim": list(dims), "model.bottom_mlp": [[64, d] for d in dims]}}
     if len(dims) == 1:

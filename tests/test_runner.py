@@ -102,7 +102,8 @@ def test_event_order_and_timing(tiny_run: tuple[RunResult, Path]) -> None:
     assert order.index("run_start") < order.index("eval_start") < order.index("run_stop")
     assert order[-1] == "recscale_pass_end"
     init = order[order.index("init_start") + 1:order.index("init_stop")]
-    assert init == [entry.key for entry in HYPERPARAMETERS] + ["recscale_staging_s", "recscale_bayes"]
+    assert init == [entry.key for entry in HYPERPARAMETERS] + ["recscale_cuda_graphs", "recscale_staging_s",
+                                                               "recscale_bayes"]
     times = [e["time_ms"] for e in evs]
     assert times == sorted(times)
     by_key = {e["key"]: e for e in evs}
@@ -272,3 +273,35 @@ def test_on_cuda_every_loader_and_precision_trains(tmp_path: Path) -> None:
     for precision in ("tf32", "bf16"):
         result = train_run(points[0], 3, config(tmp_path, device="cuda", precision=precision), tmp_path / precision)
         assert result.harness.precision == precision and result.status == "success"
+
+
+def test_cuda_graphs_apply_on_cuda_with_one_process_only(tmp_path: Path) -> None:
+    from harness.runner import graphs_apply
+    from reference.model.dlrm import build_model
+
+    _, points = load_points(TINY)
+    model = build_model(points[0].spec, "torch", torch.device("cpu"), seed=0)
+    on = config(tmp_path)
+    assert not graphs_apply(on, torch.device("cpu"), 1, model)  # a CPU has no graphs
+    assert graphs_apply(on, torch.device("cuda"), 1, model)
+    assert not graphs_apply(on, torch.device("cuda"), 2, model)  # the multi-process hook is not captured
+    assert not graphs_apply(config(tmp_path, cuda_graphs=False), torch.device("cuda"), 1, model)
+    assert not graphs_apply(on, torch.device("cuda"), 1, torch.nn.Linear(2, 1))  # a DMP-wrapped model
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_cuda_graphs_change_no_number(tmp_path: Path) -> None:
+    """The dense part replayed as CUDA graphs gives the eager run's curve (the same kernels), in fp32 and bf16."""
+    from reference.model import tbe_triton
+
+    _, points = load_points(TINY)
+    for precision in ("fp32", "bf16"):
+        runs = [train_run(points[0], 3, config(tmp_path, device="cuda", precision=precision, cuda_graphs=graphs),
+                          tmp_path / f"{precision}-{graphs}") for graphs in (False, True)]
+        curves = [[c.ne for c in run.curve] for run in runs]
+        if tbe_triton.available():
+            assert curves[0] == curves[1], precision
+        else:
+            assert curves[0] == pytest.approx(curves[1], rel=1e-4), precision
+        log = (tmp_path / f"{precision}-True" / "mllog.txt").read_text(encoding="utf-8")
+        assert '"key": "recscale_cuda_graphs", "value": true' in log

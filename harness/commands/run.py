@@ -69,6 +69,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         system=args.system or default_system(args.device, backend, args.precision), backend=backend,
         device=args.device, data_root=args.data_root, status=args.status,
         progress=False if args.no_progress else None, precision=args.precision, loader=args.loader,
+        cuda_graphs=not args.no_cuda_graphs,
     )
 
 
@@ -128,6 +129,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="numeric precision, part of the stack "
                    "(RULES.md SYS-3): fp32; tf32 (TF32 matmuls on CUDA); bf16 (autocast of the dense parts; "
                    "tables and optimizer state stay fp32)")
+    p.add_argument("--no-cuda-graphs", action="store_true", help="on CUDA with one process, run the dense part "
+                   "eagerly instead of replaying it as CUDA graphs (the same numbers; for comparison and debugging)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

@@ -9,6 +9,12 @@ stops / skips the system / too many non-converging runs / no run left for the ol
 *disagreement* otherwise. Prints one table per round (max |diff|: the largest difference between the two
 scores over the systems both score), totals and the wall time; exits 1 on any disagreement.
 
+Compared: the time-to-train score. RecScale does not read ``power/`` (RULES.md, MLPerf appendix), so
+the oracle's copy leaves it out too. With it kept, the summarizer's energy step raised on v4.0's
+smc-ac-power and smc-dc-power systems (their ``power_measurement_start`` and ``_stop`` share one
+time_ms: ZeroDivisionError), which would have counted as disagreements about a score RecScale does
+not compute.
+
     PYTHONPATH=$PWD .venv/bin/python bench/bench_mlperf_parity.py ROUND [ROUND ...]
 
 A ROUND is an extracted round folder (``training_results_v4.0``) or a bare mirror of its repository
@@ -158,7 +164,7 @@ def their_outcome(org_root: Path, system: str, ruleset: str, sandbox: Path) -> O
     A copy, because its RCP step for closed-division systems rewrites or deletes ``scaling.json``.
     """
     root = sandbox / system
-    shutil.copytree(org_root / "results" / system, root / "results" / system)
+    shutil.copytree(org_root / "results" / system, root / "results" / system, ignore=shutil.ignore_patterns("power"))
     (root / "systems").mkdir()
     description = org_root / "systems" / f"{system}.json"
     if description.is_file():

@@ -6,7 +6,8 @@
 #
 # Steps: env (versions, GPU), tests (the CUDA tests), bench (bench/bench_gpu.py, every config and
 # precision), data (the generator on the GPU), e2e (one point end to end: `recscale run` then
-# `recscale check`), study (the GPU scaling study, resumable: STUDY_SUBMISSION may hold a partial one).
+# `recscale check`), study (the GPU scaling study, resumable: STUDY_RESUME=FILE.tgz, the archive an
+# earlier call returned, carried here, is unpacked first and its finished runs are skipped).
 # Missing pure-Python packages (pydantic, jsonschema, mlperf-logging, ...) are installed from the
 # wheels in .whl/ when that folder exists (see README, "GPUs"). Each step has its own time limit, so
 # one that fails or hangs leaves the others' figures.
@@ -45,9 +46,9 @@ for s in $STEPS; do
         $PY -c 'import torch, sys; print(sys.version); print(torch.__version__, torch.version.cuda, \
         torch.cuda.get_device_name(0)); import triton; print(\"triton\", triton.__version__)'" ;;
     tests)  # every CUDA test: the TBE kernels, the generator on CPU vs CUDA, collectives under NCCL
-      step tests "${TESTS_LIMIT:-150}" $PY -m pytest -q -p no:cacheprovider -o addopts="" -m "not slow" -k cuda \
+      step tests "${TESTS_LIMIT:-210}" $PY -m pytest -q -p no:cacheprovider -o addopts="" -m "not slow" -k cuda \
         tests/test_model_tbe_cuda.py tests/test_model.py tests/test_data_counter_hash.py tests/test_data_synthetic.py \
-        tests/test_runner_distributed.py ;;
+        tests/test_runner_distributed.py tests/test_model_cuda_graphs.py tests/test_data_staged.py tests/test_runner.py ;;
     bench)
       step bench "${BENCH_LIMIT:-330}" $PY bench/bench_gpu.py ${BENCH_ARGS:-} ;;
     data)
@@ -59,7 +60,10 @@ for s in $STEPS; do
         $RECSCALE check $WORK/e2e-sub" ;;
     study)
       SUB=${STUDY_SUBMISSION:-$WORK/reference-h200}
-      step study "${STUDY_LIMIT:-420}" bash -c "for w in ${STUDY_WORKLOADS:-study-gpu}; do \
+      if [ -n "${STUDY_RESUME:-}" ]; then  # the partial submission of an earlier call
+        mkdir -p "$(dirname "$SUB")" && tar -xzf "$STUDY_RESUME" -C "$(dirname "$SUB")" || exit 2
+      fi
+      step study "${STUDY_LIMIT:-420}" bash -c "for w in ${STUDY_WORKLOADS:-study-data-gpu}; do \
         $RECSCALE run \$w --submission $SUB --device cuda --backend torch --system h200_cuda_torch \
         --submitter RecScale --status cloud --data-root $WORK/data --no-progress || exit \$?; done"
       tar -czf "$OUT/study-submission.tgz" -C "$(dirname "$SUB")" "$(basename "$SUB")" ;;

@@ -24,7 +24,7 @@ from harness.cli import main
 from harness.executors.ray_cluster import RayExecutor, RayOptions
 from harness.executors.task import RunReport, RunTask, StartHook, Where
 from harness.runner import RunConfig
-from harness.submission import run_sweep
+from harness.submission import SweepOutcome, run_sweep
 from recscale.layout import MANIFEST_FILE, RESULT_FILE, SubmissionLayout
 from recscale.load import load_points
 from recscale.records import SubmissionManifest
@@ -126,12 +126,18 @@ def kill_the_first(executor: Watched, where: Where) -> None:
         threading.Thread(target=os.kill, args=(where.pid, signal.SIGKILL)).start()
 
 
-def test_a_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(cluster, tmp_path):
+def sweep_killing_the_first(tmp_path: Path, retries: int) -> tuple[SweepOutcome, Watched, list[str]]:
+    """The longer point of tiny (two seeds) on Ray, the worker of the first run to start killed as it starts."""
     workload = workload_variant(TINY, tmp_path / "longer.yaml", data__train_samples=131072)
     lines: list[str] = []
-    executor = Watched(RayOptions(cpus_per_run=1, retries=1), kill_the_first)
+    executor = Watched(RayOptions(cpus_per_run=1, retries=retries), kill_the_first)
     outcome = run_sweep(workload, tmp_path / "sub", config(tmp_path), point_ids=[LONGER], announce=lines.append,
                         executor=executor)
+    return outcome, executor, lines
+
+
+def test_a_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(cluster, tmp_path):
+    outcome, executor, lines = sweep_killing_the_first(tmp_path, retries=1)
     assert len(outcome.ran) == 2 and not outcome.failed, lines
     killed_task, killed_where = executor.starts[0]
     again = [where for task, where in executor.starts[1:] if task.key == killed_task.key]
@@ -148,11 +154,7 @@ def test_a_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(cluster, t
 
 
 def test_a_worker_that_keeps_dying_fails_its_run_and_the_sweep_goes_on(cluster, tmp_path):
-    workload = workload_variant(TINY, tmp_path / "longer.yaml", data__train_samples=131072)
-    lines: list[str] = []
-    executor = Watched(RayOptions(cpus_per_run=1, retries=0), kill_the_first)
-    outcome = run_sweep(workload, tmp_path / "sub", config(tmp_path), point_ids=[LONGER], announce=lines.append,
-                        executor=executor)
+    outcome, executor, _ = sweep_killing_the_first(tmp_path, retries=0)
     assert len(outcome.ran) == 1 and len(outcome.failed) == 1
     folder, why = outcome.failed[0]
     assert "died" in why and not folder.exists()

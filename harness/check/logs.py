@@ -32,8 +32,9 @@ ONCE: dict[str, tuple[str, str]] = {  # RULES.md LOG-2: key -> (event type, valu
     k.TRAIN_SAMPLES_PER_S: (PIT, "number"),
     k.PASS_END: (PIT, "metrics_or_null"),
 }
-# recscale_staging_s: logs made before it was logged have none (TIME-6)
-OPTIONAL: dict[str, tuple[str, str]] = {k.ABORT_REASON: (PIT, "str"), k.STAGING_S: (PIT, "number")}
+# recscale_staging_s, recscale_cuda_graphs: logs made before they were logged have none (TIME-6)
+OPTIONAL: dict[str, tuple[str, str]] = {k.ABORT_REASON: (PIT, "str"), k.STAGING_S: (PIT, "number"),
+                                        k.CUDA_GRAPHS: (PIT, "bool")}
 EVAL_KEYS: dict[str, tuple[str, str]] = dict(zip(EVALUATION, ((START, "null"), (END, "null"), (PIT, "metric"),
                                                               (PIT, "metrics")), strict=True))
 
@@ -44,6 +45,8 @@ def kind_ok(value: Any, kind: str) -> bool:
         return value is None
     if kind == "str":
         return isinstance(value, str)
+    if kind == "bool":
+        return isinstance(value, bool)
     if kind == "int":
         return as_int(value) is not None
     if kind == "number":

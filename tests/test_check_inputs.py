@@ -88,11 +88,11 @@ def test_local_workloads_come_before_the_shipped_ones(tmp_path, monkeypatch):
     root = make_submission(tmp_path / "sub", keep_workload=False)
     local = tmp_path / "cwd" / "workloads"
     local.mkdir(parents=True)
-    (local / "smoke.yaml").write_text(SMOKE.read_text().replace("version: 1", "version: 2"))
+    (local / "smoke.yaml").write_text(SMOKE.read_text().replace("version: 2", "version: 3"))
     monkeypatch.chdir(tmp_path / "cwd")
     report = check_submission(root, references=[])
     assert report.failed_rules() == ["CLOSED-1"]
-    assert "at version 2 in workloads/smoke.yaml" in report.errors[0].message
+    assert "at version 3 in workloads/smoke.yaml" in report.errors[0].message
 
 
 def test_default_references_are_the_current_directory_s(tmp_path, monkeypatch):

@@ -1,9 +1,10 @@
 """The joint law on a data set's N x D grid, the compute-optimal allocation it implies, and the IsoFLOP frontier.
 
-The grid is every point of the data set's workloads that move ``data.fraction`` (a data sweep at one
-model is one row of the grid; a workload that sweeps data and model together is a grid by itself):
-the component sweeps at one data size are left out, since their changes of architecture (another
-interaction, a deeper MLP) are not one N. The law is fitted with N as total parameters, and also as
+The grid is every point of the data set's workloads that sweep ``data.fraction`` over at least
+MIN_DATA_SIZES sizes (a data sweep at one model is one row of the grid; a workload that sweeps data
+and model together is a grid by itself): the component sweeps are left out, at one data size or at
+two (a component compared at two data sizes is no data curve), since their changes of architecture
+(another interaction, a deeper MLP) are not one N. The law is fitted with N as total parameters, and also as
 embedding and as dense parameters where the grid has 3 or more distinct values of them
 (:mod:`harness.score.fits.joint`); each fit's bootstrap resamples the grid's points (each the mean of
 its runs), the same resamples as the power-law intervals use for their points:
@@ -89,9 +90,14 @@ def _of_rows(fit: JointFit, values: Callable[[NDArray], NDArray]) -> Estimate:
     return estimate(value, fit.resamples.interval_of(values, value))
 
 
+MIN_DATA_SIZES = 3  # the fewest data sizes that make a workload a data curve (a power law in D has 3 parameters)
+
+
 def grid_points(workloads: Sequence[WorkloadData]) -> tuple[list[PointData], list[str]]:
-    """The points of the workloads that move data.fraction (ids workload/point) with a final loss; their workloads."""
-    chosen = [w for w in workloads if moves(w.moved, ("data.fraction",))]
+    """The points of the workloads that sweep data.fraction over MIN_DATA_SIZES sizes or more (ids
+    workload/point) with a final loss; their workloads."""
+    chosen = [w for w in workloads if moves(w.moved, ("data.fraction",))
+              and len({p.train_samples for p in w.points}) >= MIN_DATA_SIZES]
     points = [replace(p, point_id=f"{w.workload_id}/{p.point_id}") for w in chosen for p in w.points
               if p.loss is not None]
     return points, [w.workload_id for w in chosen]
@@ -212,7 +218,8 @@ def study_joint(workloads: Sequence[WorkloadData], settings: FitSettings) -> Joi
     """The joint fits of a data set (total, and embedding / dense parameters where the grid moves them)."""
     points, names = grid_points(workloads)
     if not points:
-        return JointStudy([], "No workload of this data set moves data.fraction: no N x D grid, no joint fit.",
+        return JointStudy([], f"No workload of this data set sweeps data.fraction over {MIN_DATA_SIZES} or more sizes: "
+                          "no N x D grid, no joint fit.",
                           [], {}, None, None)
     kinds = sorted({w.kinds[p.point_id.split("/", 1)[1]] for w in workloads for p in points
                     if p.point_id.startswith(f"{w.workload_id}/")})
@@ -229,7 +236,7 @@ def study_joint(workloads: Sequence[WorkloadData], settings: FitSettings) -> Joi
             fits[params] = fit
     note = (f"The grid: the {len(points)} points of {', '.join(names)}, {len({p.params['total'] for p in points})} "
             f"model size(s) x {len({p.train_samples for p in points})} data size(s) (every point of the workloads that "
-            "move data.fraction).")
+            f"sweep data.fraction over {MIN_DATA_SIZES} or more sizes).")
     if skipped:
         note += " N not fitted as " + " or ".join(skipped) + "."
     relation, frontier = None, None

@@ -32,6 +32,9 @@ def _samples(p: PointData) -> float:
     return float(p.train_samples)
 
 
+MIN_DATA_SIZES = 3  # the fewest data sizes that make a workload a data curve (a power law in D has 3 parameters)
+
+
 @dataclass(frozen=True)
 class AxisDef:
     """A study axis: the scorer's Axis (x, slices), the override keys that put a workload on it."""
@@ -44,7 +47,8 @@ class AxisDef:
 
 AXIS_DEFS: tuple[AxisDef, ...] = (
     AxisDef("data", AXIS_BY_NAME["data"], ("data.fraction",),
-            "each workload that moves data.fraction; one curve per model (total parameters), the largest quoted"),
+            f"each workload that sweeps data.fraction over {MIN_DATA_SIZES} or more sizes (a component compared at two "
+            "data sizes is no data curve); one curve per model (total parameters), the largest quoted"),
     AxisDef("params", AXIS_BY_NAME["params"], (),
             "every workload's points at one data size pooled: the efficient frontier (the best model of each "
             "size, whichever component grew)"),
@@ -128,10 +132,16 @@ def primary_component(workload: WorkloadData) -> tuple[str | None, str]:
     return primary, note
 
 
+def is_data_curve(workload: WorkloadData) -> bool:
+    """Whether a workload sweeps data.fraction over MIN_DATA_SIZES sizes or more."""
+    sizes = {p.train_samples for p in workload.points}
+    return moves(workload.moved, ("data.fraction",)) and len(sizes) >= MIN_DATA_SIZES
+
+
 def on_axis(definition: AxisDef, workload: WorkloadData, primary: str | None) -> bool:
     """Whether a workload's own curves go on an axis (the pooled axes take every workload)."""
     if definition.name == "data":
-        return moves(workload.moved, definition.keys)
+        return is_data_curve(workload)
     if definition.name == "interaction":
         return primary in DENSE_AXES
     return primary == definition.name

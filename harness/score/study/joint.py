@@ -43,7 +43,7 @@ from harness.score.fits.points import COMPONENTS, PointData, seed_noise
 from harness.score.fits.power_law import FitError
 from harness.score.fits.records import FitSettings, NoInterval
 from harness.score.fits.summary import round_estimate, rounded_interval, significant, summarize_joint
-from harness.score.study.axes import WorkloadData, moves
+from harness.score.study.axes import MIN_DATA_SIZES, WorkloadData, is_data_curve
 from harness.score.study.records import (
     Allocation,
     Estimate,
@@ -90,14 +90,10 @@ def _of_rows(fit: JointFit, values: Callable[[NDArray], NDArray]) -> Estimate:
     return estimate(value, fit.resamples.interval_of(values, value))
 
 
-MIN_DATA_SIZES = 3  # the fewest data sizes that make a workload a data curve (a power law in D has 3 parameters)
-
-
 def grid_points(workloads: Sequence[WorkloadData]) -> tuple[list[PointData], list[str]]:
     """The points of the workloads that sweep data.fraction over MIN_DATA_SIZES sizes or more (ids
     workload/point) with a final loss; their workloads."""
-    chosen = [w for w in workloads if moves(w.moved, ("data.fraction",))
-              and len({p.train_samples for p in w.points}) >= MIN_DATA_SIZES]
+    chosen = [w for w in workloads if is_data_curve(w)]
     points = [replace(p, point_id=f"{w.workload_id}/{p.point_id}") for w in chosen for p in w.points
               if p.loss is not None]
     return points, [w.workload_id for w in chosen]

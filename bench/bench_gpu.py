@@ -52,7 +52,7 @@ from reference.data.pipeline import LOADER_CHOICES
 from reference.model import tbe_triton
 from reference.model.dlrm import build_model
 from reference.model.optim import build_optimizer
-from reference.model.precision import autocast, matmul_precision
+from reference.model.precision import autocast, autocast_dtype, matmul_precision
 
 REPO = Path(__file__).resolve().parent.parent
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -225,7 +225,7 @@ def measure(config_list: list[Config], precisions: list[str], device: torch.devi
                     try:
                         with matmul_precision(name, device):  # type: ignore[arg-type]
                             if variant == GRAPHED:
-                                model.capture_graphs(config.batch_size, torch.bfloat16 if name == "bf16" else None)
+                                model.capture_graphs(config.batch_size, autocast_dtype(name))  # type: ignore[arg-type]
                             step_s = seconds_per_step(model, optimizer, batches[config.name], name, warmup, steps)
                         rows.append(Row(config, name, variant, step_s))
                     except (RuntimeError, NotImplementedError) as error:  # e.g. out of memory, no bf16 kernel

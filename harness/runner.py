@@ -48,7 +48,7 @@ from reference.data.pipeline import LoaderChoice, Pipeline, open_pipeline
 from reference.metrics import evaluate_logits
 from reference.model.dlrm import DLRM
 from reference.model.parallel import build_trainable
-from reference.model.precision import in_precision, matmul_precision
+from reference.model.precision import autocast_dtype, in_precision, matmul_precision
 
 DIVERGENCE_CHECK_EVERY = 16  # steps between loss checks: each check is a host sync on GPUs
 
@@ -169,7 +169,7 @@ def graph_dense_part(model: torch.nn.Module, config: RunConfig, device: torch.de
     not timed); whether it did. The same function with the same kernels: the run's numbers do not change."""
     if not graphs_apply(config, device, dist.world_size, model):
         return False
-    model.capture_graphs(batch_size, torch.bfloat16 if config.precision == "bf16" else None)  # type: ignore[operator]
+    model.capture_graphs(batch_size, autocast_dtype(config.precision))  # type: ignore[operator]
     return True
 
 

@@ -303,5 +303,5 @@ def test_on_cuda_graphs_change_no_number(tmp_path: Path) -> None:
             assert curves[0] == curves[1], precision
         else:
             assert curves[0] == pytest.approx(curves[1], rel=1e-4), precision
-        log = (tmp_path / f"{precision}-True" / "mllog.txt").read_text(encoding="utf-8")
-        assert '"key": "recscale_cuda_graphs", "value": true' in log
+        graphed = {e["key"]: e["value"] for e in events(tmp_path / f"{precision}-True")}
+        assert graphed["recscale_cuda_graphs"] is True

@@ -54,9 +54,15 @@ def matmul_precision(precision: Precision, device: torch.device) -> Iterator[Non
         torch.backends.cudnn.allow_tf32 = before[1]
 
 
+def autocast_dtype(precision: Precision) -> torch.dtype | None:
+    """The dtype the forward autocasts to in `precision`: bfloat16 for bf16, None (no autocast) otherwise."""
+    return torch.bfloat16 if check(precision) == "bf16" else None
+
+
 def autocast(precision: Precision, device: torch.device) -> torch.autocast:
     """The autocast context for the forward and the loss: bfloat16 for bf16, off otherwise."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=check(precision) == "bf16")
+    dtype = autocast_dtype(precision)
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
 
 class Autocast(nn.Module):
